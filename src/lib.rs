@@ -1,0 +1,3 @@
+//! driftless: a GitOps reconciler for Kubernetes that speaks the Flux API.
+pub mod api;
+pub mod cli;
