@@ -1,3 +1,4 @@
 //! driftless: a GitOps reconciler for Kubernetes that speaks the Flux API.
 pub mod api;
 pub mod cli;
+pub mod testenv;

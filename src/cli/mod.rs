@@ -2,6 +2,7 @@
 //! calls on the library. `anyhow` lives here and nowhere deeper.
 
 mod crds;
+mod testenv;
 mod version;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions driftless serves, as YAML.
     Crds(crds::CrdsArgs),
+    /// Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
+    /// scheduler, kwok nodes) in the foreground, building it first if needed.
+    Testenv(testenv::TestenvArgs),
     /// Print the version of driftless and of the Kubernetes release it targets.
     Version,
 }
@@ -26,6 +30,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crds(args) => crds::run(args),
+        Command::Testenv(args) => testenv::run(args),
         Command::Version => version::run(),
     }
 }
