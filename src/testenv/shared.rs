@@ -218,8 +218,10 @@ impl NamespaceGuard {
         command
     }
 
-    fn dump(&self) {
-        let kinds = self
+    /// The namespace's objects (as YAML) and events, as kubectl prints them: what a
+    /// developer needs to see when a test fails.
+    pub fn dump(&self) -> String {
+        let kinds = match self
             .kubectl()
             .args([
                 "api-resources",
@@ -228,58 +230,65 @@ impl NamespaceGuard {
                 "-o",
                 "name",
             ])
-            .output();
-        let kinds = match kinds {
+            .output()
+        {
             Ok(output) => String::from_utf8_lossy(&output.stdout)
                 .lines()
                 .filter(|kind| !kind.starts_with("events"))
                 .collect::<Vec<_>>()
                 .join(","),
             Err(error) => {
-                eprintln!(
-                    "testenv: cannot run kubectl to dump namespace {}: {error}",
+                return format!(
+                    "cannot run kubectl to dump namespace {}: {error}",
                     self.name
                 );
-                return;
             }
         };
-        eprintln!("===== objects in namespace {} =====", self.name);
-        if let Ok(output) = self
-            .kubectl()
-            .args([
-                "get",
-                &kinds,
-                "-n",
-                &self.name,
-                "-o",
-                "yaml",
-                "--ignore-not-found",
-            ])
-            .output()
-        {
-            eprintln!("{}", String::from_utf8_lossy(&output.stdout));
-        }
-        eprintln!("===== events in namespace {} =====", self.name);
-        if let Ok(output) = self
-            .kubectl()
-            .args([
-                "get",
+        let mut text = format!("===== objects in namespace {} =====\n", self.name);
+        let sections: [(&str, Vec<&str>); 2] = [
+            (
+                "objects",
+                vec![
+                    "get",
+                    &kinds,
+                    "-n",
+                    &self.name,
+                    "-o",
+                    "yaml",
+                    "--ignore-not-found",
+                ],
+            ),
+            (
                 "events",
-                "-n",
-                &self.name,
-                "--sort-by=.lastTimestamp",
-            ])
-            .output()
-        {
-            eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+                vec![
+                    "get",
+                    "events",
+                    "-n",
+                    &self.name,
+                    "--sort-by=.lastTimestamp",
+                ],
+            ),
+        ];
+        for (title, args) in sections {
+            if title == "events" {
+                text.push_str(&format!("===== events in namespace {} =====\n", self.name));
+            }
+            match self.kubectl().args(&args).output() {
+                Ok(output) => {
+                    text.push_str(&String::from_utf8_lossy(&output.stdout));
+                    text.push_str(&String::from_utf8_lossy(&output.stderr));
+                }
+                Err(error) => text.push_str(&format!("cannot run kubectl: {error}\n")),
+            }
         }
+        text
     }
 }
 
 impl Drop for NamespaceGuard {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.dump();
+            eprintln!("{}", self.dump());
         }
         if std::env::var_os("DRIFTLESS_KEEP_NAMESPACES").is_some() {
             return;
