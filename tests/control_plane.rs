@@ -198,7 +198,7 @@ async fn server_side_applied_deployment_becomes_available_and_tracks_managers() 
 }
 
 #[tokio::test]
-async fn kubectl_sees_both_managers_after_scale() {
+async fn kubectl_sees_both_managers_after_scale_and_a_rival_conflicts_until_forced() {
     let namespace = env().namespace("kubectl-managers").await;
     let manifest = serde_saphyr::to_string(&deployment(namespace.name(), 1)).expect("yaml");
     kubectl_ok(
@@ -245,6 +245,50 @@ async fn kubectl_sees_both_managers_after_scale() {
         names.iter().any(|name| name.starts_with("kubectl")),
         "{names:?}"
     );
+
+    // A second applier that sets replicas conflicts with kubectl's ownership ...
+    let rival = serde_saphyr::to_string(&json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "my-app", "namespace": namespace.name()},
+        "spec": {"replicas": 2}
+    }))
+    .expect("yaml");
+    let conflict = kubectl(
+        &["apply", "--server-side", "--field-manager=rival", "-f", "-"],
+        Some(&rival),
+    );
+    assert!(
+        !conflict.status.success(),
+        "a second manager's apply must conflict"
+    );
+    let stderr = String::from_utf8_lossy(&conflict.stderr);
+    assert!(stderr.contains("conflict"), "{stderr}");
+    assert!(stderr.contains(".spec.replicas"), "{stderr}");
+    // ... until it forces, and then it owns the field.
+    kubectl_ok(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=rival",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
+        Some(&rival),
+    );
+    let replicas = kubectl_ok(
+        &[
+            "get",
+            "deployment/my-app",
+            "-n",
+            namespace.name(),
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+        None,
+    );
+    assert_eq!(replicas, "2");
     kubectl_ok(
         &[
             "wait",

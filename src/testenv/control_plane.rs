@@ -81,6 +81,13 @@ impl ControlPlane {
         };
         plane.launch(&binaries, &options)?;
         plane.startup = started.elapsed();
+        tracing::info!(
+            server = %plane.server_url,
+            dir = %plane.dir.display(),
+            nodes = options.nodes,
+            startup_ms = plane.startup.as_millis() as u64,
+            "control plane ready"
+        );
         Ok(plane)
     }
 

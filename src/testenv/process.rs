@@ -106,6 +106,7 @@ impl ManagedProcess {
             program: program.to_path_buf(),
             source,
         })?;
+        tracing::info!(component = name, pid = child.id(), log = %log.display(), "started");
         Ok(Self {
             name: name.to_string(),
             child,
@@ -150,10 +151,12 @@ impl ManagedProcess {
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
+                tracing::info!(component = %self.name, pid, "stopped");
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        tracing::warn!(component = %self.name, pid, ?grace, "did not stop on SIGTERM; killing it");
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
