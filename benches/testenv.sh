@@ -15,8 +15,9 @@ while (($#)); do
     *) echo "usage: $0 [--runs N] [--idle SECONDS] [--cold]" >&2; exit 2 ;;
   esac
 done
-cargo build --quiet --release --bin driftless
-bin=$PWD/target/release/driftless
+# A debug build: the figures are the Go components'; driftless only supervises them.
+cargo build --quiet --bin driftless
+bin=$PWD/target/debug/driftless
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
