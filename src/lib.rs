@@ -1,4 +1,5 @@
 //! driftless: a GitOps reconciler for Kubernetes that speaks the Flux API.
 pub mod api;
 pub mod cli;
+pub mod render;
 pub mod testenv;

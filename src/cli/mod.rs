@@ -1,6 +1,7 @@
 //! The command-line edge: one file per subcommand, each turning arguments into
 //! calls on the library. `anyhow` lives here and nowhere deeper.
 
+mod build;
 mod crds;
 mod testenv;
 mod version;
@@ -32,6 +33,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Render a kustomization (or a plain directory, or a Flux Kustomization over a source
+    /// tree) as `kubectl kustomize` / `flux build kustomization` print it.
+    Build(build::BuildArgs),
     /// Print the CustomResourceDefinitions driftless serves, as YAML.
     Crds(crds::CrdsArgs),
     /// Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
@@ -45,6 +49,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(cli.log_format, &cli.log_level)?;
     match cli.command {
+        Command::Build(args) => build::run(args),
         Command::Crds(args) => crds::run(args),
         Command::Testenv(args) => testenv::run(args),
         Command::Version => version::run(),

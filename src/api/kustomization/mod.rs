@@ -34,8 +34,11 @@
 //!
 //! Types and pure helpers only; building and applying is the reconciler's job.
 
+pub mod overrides;
 pub mod v1;
 pub mod v1beta2;
+
+pub use overrides::FluxOverridesSource;
 
 /// API group of Kustomization.
 pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";

@@ -1,0 +1,1 @@
+//! Tests of the public API against the examples verified with kubectl.

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# flux-build case adapter: turns the case's options.yaml into `driftless build` flags.
+set -euo pipefail
+ks="$1" src="$2" vars="$3" opts="$4"
+flags=()
+[[ -n "$vars" ]] && flags+=(--vars "$vars")
+if [[ -n "$opts" ]]; then
+  while read -r flag; do [[ -n "$flag" ]] && flags+=("$flag"); done < <(python3 - "$opts" <<'PY'
+import sys, yaml
+o = yaml.safe_load(open(sys.argv[1])) or {}
+if o.get("ownerLabels") is False: print("--no-owner-labels")
+if o.get("strictSubstitution"): print("--strict-substitute")
+PY
+)
+fi
+exec "$DRIFTLESS_BIN" build --kustomization "$ks" "${flags[@]}" "$src"

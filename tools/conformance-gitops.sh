@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# gitops-repos case adapter: the root is the case directory (the one holding SOURCE);
+# Flux's load restriction (anywhere inside the root).
+set -euo pipefail
+dir="$1"; root="$dir"; while [[ ! -e "$root/SOURCE" && "$root" != / ]]; do root="$(dirname "$root")"; done
+exec "$DRIFTLESS_BIN" build --root "$root" "$dir"
