@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # flux-build case adapter: turns the case's options.yaml into `driftless build` flags.
 set -euo pipefail
+: "${DRIFTLESS_BIN:=$(cd "$(dirname "$0")/.." && pwd)/target/debug/driftless}"
 ks="$1" src="$2" vars="$3" opts="$4"
 flags=()
 [[ -n "$vars" ]] && flags+=(--vars "$vars")

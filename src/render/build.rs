@@ -530,7 +530,7 @@ impl Builder<'_> {
         };
         for entry in &kustomization.patches_strategic_merge {
             let (origin, text) = self.inline_or_file(dir, entry)?;
-            patching::apply_strategic_merge_documents(resources, &text, &origin, None)?;
+            patching::apply_legacy_strategic_merge(resources, &text, &origin)?;
         }
         for entry in &kustomization.patches {
             let (origin, text) = match (&entry.path, &entry.patch) {
@@ -565,8 +565,16 @@ impl Builder<'_> {
             &kustomization.name_suffix,
         );
         for entry in &kustomization.labels {
-            transform::apply_label_entry(resources, entry, &config.labels)
-                .map_err(transform_error)?;
+            transform::apply_label_entry(
+                resources,
+                entry,
+                &transform::LabelConfig {
+                    labels: &config.labels,
+                    common_labels: &config.common_labels,
+                    template_labels: &config.template_labels,
+                },
+            )
+            .map_err(transform_error)?;
         }
         if let Some(labels) = &kustomization.common_labels {
             let mut specs = fieldspec::common_labels();
@@ -870,6 +878,12 @@ fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
             }
             continue;
         }
+        if super::resource::str_at(&object, &["kind"]).is_empty() {
+            return Err(RenderError::MissingKind {
+                file: path.to_string(),
+                index: objects.len(),
+            });
+        }
         if super::resource::str_at(&object, &["metadata", "name"]).is_empty() {
             return Err(RenderError::MissingName {
                 file: path.to_string(),
@@ -936,7 +950,8 @@ fn absorb(
                     }
                 })?;
             resources[index].object = merged;
-            resources[index].needs_hash = generated.needs_hash;
+            resources[index].needs_hash =
+                generators::merged_needs_hash(resources[index].needs_hash, &generated);
             Ok(())
         }
     }
@@ -1000,6 +1015,14 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String]) {
                 })
                 .collect();
             *annotations = strings;
+        }
+        // kustomize keeps internal annotations on every object during a build and removes
+        // them at the end, taking an emptied map with them.
+        let emptied = matches!(resource.object.pointer("/metadata/annotations"), Some(Value::Object(map)) if map.is_empty());
+        if emptied {
+            if let Some(Value::Object(metadata)) = resource.object.get_mut("metadata") {
+                metadata.remove("annotations");
+            }
         }
     }
 }

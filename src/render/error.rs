@@ -61,6 +61,8 @@ pub enum RenderError {
     DuplicateId { file: String, id: String },
     #[error("{file}: object {index} has no metadata.name")]
     MissingName { file: String, index: usize },
+    #[error("{file}: object {index} has no kind")]
+    MissingKind { file: String, index: usize },
     #[error("{file}: object {index} is not a mapping")]
     NotAnObject { file: String, index: usize },
     #[error("{file}: {field}: {message}")]
@@ -80,6 +82,8 @@ pub enum RenderError {
         field: String,
         why: String,
     },
+    #[error("{object}: every object must have apiVersion, kind and metadata.name")]
+    IncompleteObject { object: String },
     #[error(transparent)]
     PostBuild(#[from] super::flux::substitute::PostBuildError),
     #[error("{what} nests deeper than {limit} kustomizations")]

@@ -529,16 +529,23 @@ fn set_mapping(
     let filtered: Vec<&Resource> = match map.get("namespace").and_then(Value::as_str) {
         None => candidates.to_vec(),
         Some(namespace) => {
+            // kustomize groups candidates by effective namespace: `default` also names
+            // objects written without one.
+            let wanted = if namespace.is_empty() {
+                "default"
+            } else {
+                namespace
+            };
             let by_original: Vec<&Resource> = candidates
                 .iter()
                 .copied()
-                .filter(|candidate| candidate.original_id().namespace == namespace)
+                .filter(|candidate| candidate.original_id().effective_namespace() == wanted)
                 .collect();
             if by_original.is_empty() {
                 candidates
                     .iter()
                     .copied()
-                    .filter(|candidate| candidate.namespace() == namespace)
+                    .filter(|candidate| candidate.id().effective_namespace() == wanted)
                     .collect()
             } else {
                 by_original

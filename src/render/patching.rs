@@ -115,6 +115,40 @@ pub fn apply_strategic_merge_documents(
 ) -> Result<(), RenderError> {
     let documents = yaml::parse_resources(text.as_bytes(), origin)
         .map_err(|error| RenderError::Yaml(error.to_string()))?;
+    merge_documents(resources, documents, origin, options)
+}
+
+/// `patchesStrategicMerge` loads its patches as resources, whose labels and annotations are
+/// string maps: a null there becomes the text `null` and no longer deletes.
+pub fn apply_legacy_strategic_merge(
+    resources: &mut Vec<Resource>,
+    text: &str,
+    origin: &str,
+) -> Result<(), RenderError> {
+    let mut documents = yaml::parse_resources(text.as_bytes(), origin)
+        .map_err(|error| RenderError::Yaml(error.to_string()))?;
+    for document in &mut documents {
+        for field in ["labels", "annotations"] {
+            let map = document
+                .get_mut("metadata")
+                .and_then(|metadata| metadata.get_mut(field))
+                .and_then(Value::as_object_mut);
+            for value in map.into_iter().flat_map(|map| map.values_mut()) {
+                if value.is_null() {
+                    *value = Value::String("null".into());
+                }
+            }
+        }
+    }
+    merge_documents(resources, documents, origin, None)
+}
+
+fn merge_documents(
+    resources: &mut Vec<Resource>,
+    documents: Vec<Value>,
+    origin: &str,
+    options: Option<&PatchOptions>,
+) -> Result<(), RenderError> {
     for document in documents {
         let wanted = ResId::of(&document);
         let matches: Vec<usize> = resources
@@ -281,7 +315,18 @@ fn apply_operations(
         if !selects(&selector, resource).map_err(|error| patch_error(origin, field, error))? {
             continue;
         }
-        let patched = json6902::apply_json6902(&resource.object, operations)
+        // During a build every object carries kustomize's internal annotations, so a patch
+        // may add under /metadata/annotations of an object that had none.
+        let mut target_object = resource.object.clone();
+        if target_object.pointer("/metadata/annotations").is_none() {
+            if let Some(metadata) = target_object
+                .get_mut("metadata")
+                .and_then(Value::as_object_mut)
+            {
+                metadata.insert("annotations".into(), Value::Object(Default::default()));
+            }
+        }
+        let patched = json6902::apply_json6902(&target_object, operations)
             .map_err(|error| patch_error(origin, field, format!("{}: {error}", resource.id())))?;
         if ResId::of(&patched) != resource.id() {
             resource.remember_id();

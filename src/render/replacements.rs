@@ -388,7 +388,7 @@ fn fresh_for(next: Option<&String>, value: &Value) -> Value {
         None => match value {
             Value::Object(_) => Value::Object(Map::new()),
             Value::Array(_) => Value::Array(Vec::new()),
-            _ => Value::String(String::new()),
+            _ => Value::Null,
         },
     }
 }
@@ -477,6 +477,18 @@ fn visit_targets(
     }
 }
 
+/// The value of an untagged plain YAML scalar with this text (integers, booleans, null).
+fn typed_scalar(text: &str) -> Value {
+    match text {
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.to_string())),
+    }
+}
+
 /// Writes the source into a target: a scalar keeps its own type and takes the text; anything
 /// else is replaced whole.
 fn set_value(
@@ -518,7 +530,12 @@ fn set_value(
                 "false" => Value::Bool(false),
                 _ => Value::String(text),
             },
-            Value::Null => value,
+            // A field the replacement created has no tag of its own, so its text is
+            // read back by YAML's rules: "3" becomes the number 3.
+            Value::Null => match &value {
+                Value::String(text) => typed_scalar(text),
+                other => other.clone(),
+            },
             _ => Value::String(text),
         };
     } else {

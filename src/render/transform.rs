@@ -160,12 +160,22 @@ pub fn set_pairs(resources: &mut [Resource], pairs: &StringMap, specs: &[FieldSp
     }
 }
 
+/// Field specs that `configurations:` added for labels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabelConfig<'a> {
+    pub labels: &'a [FieldSpec],
+    pub common_labels: &'a [FieldSpec],
+    pub template_labels: &'a [FieldSpec],
+}
+
 /// One `labels:` entry: metadata labels always, templates with `includeTemplates`, and
 /// everywhere `commonLabels` goes with `includeSelectors`.
+/// `config` holds the `labels`, `commonLabels` and `templateLabels` field specs that
+/// `configurations:` added.
 pub fn apply_label_entry(
     resources: &mut [Resource],
     entry: &LabelEntry,
-    extra_specs: &[FieldSpec],
+    config: &LabelConfig<'_>,
 ) -> Result<(), TransformError> {
     let mut specs: Vec<FieldSpec> = entry
         .fields
@@ -177,12 +187,14 @@ pub fn apply_label_entry(
             })
         })
         .collect::<Result<_, _>>()?;
-    specs.extend_from_slice(extra_specs);
+    specs.extend_from_slice(config.labels);
     if entry.include_selectors {
         specs.extend(fieldspec::common_labels());
+        specs.extend_from_slice(config.common_labels);
     } else {
         if entry.include_templates {
             specs.extend(fieldspec::metadata_labels());
+            specs.extend_from_slice(config.template_labels);
         }
         specs.push(FieldSpec {
             path: "metadata/labels".into(),

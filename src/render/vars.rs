@@ -135,7 +135,8 @@ pub fn register(
     known: &mut Vec<Var>,
 ) -> Result<(), String> {
     for raw in declared {
-        let var: Var = serde_json::from_value(raw.clone()).map_err(|error| error.to_string())?;
+        let var: Var =
+            serde_json::from_value(normalise_keys(raw)).map_err(|error| error.to_string())?;
         let target = var.object.id();
         let exact_namespace =
             !target.namespace.is_empty() || is_cluster_scoped(&target.api_version(), &target.kind);
@@ -163,6 +164,43 @@ pub fn register(
         merge(known, var)?;
     }
     Ok(())
+}
+
+/// Go's decoder matches field names without regard to case (`fieldpath` works for
+/// `fieldPath`); serde does not, so the known names are respelled first.
+fn normalise_keys(value: &Value) -> Value {
+    const NAMES: [&str; 10] = [
+        "name",
+        "objref",
+        "fieldref",
+        "apiVersion",
+        "group",
+        "version",
+        "kind",
+        "namespace",
+        "fieldPath",
+        "fieldpath",
+    ];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let canonical = NAMES
+                        .iter()
+                        .find(|name| name.eq_ignore_ascii_case(key))
+                        .map_or(key.clone(), |name| {
+                            if name.eq_ignore_ascii_case("fieldpath") {
+                                "fieldPath".to_string()
+                            } else {
+                                name.to_string()
+                            }
+                        });
+                    (canonical, normalise_keys(value))
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Adds a var to the known set; the same name with another definition is an error.

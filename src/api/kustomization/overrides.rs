@@ -51,8 +51,20 @@ impl FluxOverridesSource {
                 kind: kind.to_string(),
             });
         }
-        let spec: KustomizationSpec =
-            serde_json::from_value(object.get("spec").cloned().unwrap_or(Value::Null))?;
+        // A render needs none of the fields the API requires for reconciling (interval,
+        // prune, sourceRef); `flux build` does not either.
+        let mut spec_value = object
+            .get("spec")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        if let Value::Object(map) = &mut spec_value {
+            map.entry("interval")
+                .or_insert_with(|| Value::String("10m".into()));
+            map.entry("prune").or_insert(Value::Bool(false));
+            map.entry("sourceRef")
+                .or_insert_with(|| serde_json::json!({"kind": "GitRepository", "name": "unknown"}));
+        }
+        let spec: KustomizationSpec = serde_json::from_value(spec_value)?;
         let name = object
             .pointer("/metadata/name")
             .and_then(Value::as_str)

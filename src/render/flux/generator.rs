@@ -175,11 +175,27 @@ fn set_or_remove(map: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
-/// A path that stays below the directory it is written in.
+/// Flux's test for a component path: not a URL or Git repository spec and not absolute
+/// (climbing with `../` is fine; the tree confines it to the root).
 pub fn is_local_relative(path: &str) -> bool {
-    !path.starts_with('/')
-        && !crate::render::build::is_remote(path)
-        && tree::join("x", path).is_ok_and(|joined| tree::is_within("x", &joined))
+    const REMOTE_PREFIXES: [&str; 8] = [
+        "git::",
+        "gh:",
+        "ssh://",
+        "https://",
+        "http://",
+        "git@",
+        "github.com:",
+        "github.com/",
+    ];
+    let lower = path.to_ascii_lowercase();
+    if REMOTE_PREFIXES
+        .iter()
+        .any(|prefix| prefix.len() < lower.len() && lower.starts_with(prefix))
+    {
+        return false;
+    }
+    !path.starts_with('/') && !lower.trim_start_matches("file://").starts_with('/')
 }
 
 fn find_or_generate(tree: &dyn FileTree, dir: &str) -> Result<(Value, Action), RenderError> {

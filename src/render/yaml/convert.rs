@@ -1,16 +1,19 @@
 //! From node trees to JSON values, with the rules of the Go code kustomize runs.
 //!
 //! Resources: kyaml reads each document into a yaml.v3 node tree, expands aliases and merge
-//! keys in place (`RNode.DeAnchor`), and at output time decodes the tree with yaml.v3 into
-//! `map[string]interface{}` and encodes it as JSON. Config files (kustomization, JSON 6902
-//! patches in YAML, configurations): sigs.k8s.io/yaml decodes with goyaml.v2 into
-//! `interface{}` and makes the result JSON-compatible. The two differ in booleans, in merge
-//! precedence, in duplicate keys (an error against last-wins) and in non-string keys.
+//! keys in place (`RNode.DeAnchor`), and at output time writes the tree back to text with
+//! yaml.v3, decodes that into `map[string]interface{}` and encodes it as JSON. Config files
+//! (kustomization, JSON 6902 patches in YAML, configurations): sigs.k8s.io/yaml decodes with
+//! goyaml.v2 into `interface{}` and makes the result JSON-compatible. The two differ in
+//! booleans, in merge precedence, in duplicate keys (an error against last-wins) and in
+//! non-string keys.
 //!
 //! Alias expansion is bounded: nodes and bytes produced while expanding aliases are counted
-//! per file against [`MAX_ALIAS_NODES`] and [`MAX_ALIAS_BYTES`], before anything is copied,
-//! so an alias bomb fails after at most that much work. Value depth is bounded by
-//! [`MAX_DEPTH`], which keeps the recursion here shallow.
+//! per file against [`MAX_ALIAS_NODES`] and [`MAX_ALIAS_BYTES`] as they are produced, so an
+//! alias bomb fails after at most that much work. Values are built with an explicit stack,
+//! never by recursion, and their depth (nesting reached through aliases included) is bounded
+//! by [`MAX_DEPTH`]. Only merge keys recurse, through maps merged into maps, and that chain
+//! is bounded by [`MAX_MERGE_DEPTH`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,30 +33,15 @@ pub const MAX_ALIAS_NODES: u64 = 1_000_000;
 /// a few aliases to one huge string cannot exhaust memory either.
 pub const MAX_ALIAS_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How many maps may be merged into each other through merge keys (`<<: *a` where `a`
+/// itself merges `b`, ...). Real files use one or two levels.
+pub const MAX_MERGE_DEPTH: usize = 64;
+
 /// What alias expansion has produced so far in one file.
 #[derive(Debug, Default)]
 pub(super) struct Budget {
     nodes: u64,
     bytes: u64,
-}
-
-/// The walk over one document.
-struct Walker<'a> {
-    doc: &'a Document,
-    origin: &'a str,
-    budget: &'a mut Budget,
-    /// How many aliases the walk is inside; work done inside one is charged to the budget.
-    in_alias: usize,
-}
-
-/// A mapping entry after merge keys are applied: the key node (a scalar, aliases already
-/// followed) and the value node.
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    key: NodeId,
-    value: NodeId,
-    /// Whether the entry was copied from an alias, so converting it is alias expansion.
-    aliased: bool,
 }
 
 /// Converts a resource document; `None` for the documents kyaml drops: a null root
@@ -68,17 +56,14 @@ pub(super) fn resource(
         origin,
         budget,
         in_alias: 0,
+        schema: Schema::V3,
     };
-    let root = doc.node(doc.root);
-    if let NodeKind::Scalar { .. } = root.kind {
-        if walker.v3_tag(doc.root) == NULL {
-            return Ok(None);
-        }
+    if let NodeKind::Scalar { .. } = doc.node(doc.root).kind
+        && walker.v3_tag(doc.root) == NULL
+    {
+        return Ok(None);
     }
-    let value = match root.kind {
-        NodeKind::Mapping { .. } => walker.v3_mapping(doc.root, 1, true, false)?,
-        _ => walker.v3_value(doc.root, 0, false)?,
-    };
+    let value = walker.build(doc.root)?;
     let empty = match &value {
         Value::Object(map) => map.is_empty(),
         Value::Array(items) => items.is_empty(),
@@ -98,8 +83,65 @@ pub(super) fn config(
         origin,
         budget,
         in_alias: 0,
+        schema: Schema::V2,
     };
-    walker.v2_value(doc.root, 0)
+    walker.build(doc.root)
+}
+
+/// The walk over one document.
+struct Walker<'a> {
+    doc: &'a Document,
+    origin: &'a str,
+    budget: &'a mut Budget,
+    /// How many aliases the walk is inside; work done inside one is charged to the budget.
+    in_alias: usize,
+    /// yaml.v3 for resources, goyaml.v2 for config files.
+    schema: Schema,
+}
+
+/// A mapping entry after merge keys are applied (yaml.v3): the key node (a scalar, aliases
+/// already followed) and the value node.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: NodeId,
+    value: NodeId,
+    /// Whether the entry was copied from an alias, so converting it is alias expansion.
+    aliased: bool,
+}
+
+/// A child still to convert: its key in the parent map (none in a sequence), its node, and
+/// whether reaching it expands an alias.
+#[derive(Debug)]
+struct Child {
+    key: Option<String>,
+    node: NodeId,
+    aliased: bool,
+}
+
+/// A collection being built on the explicit stack.
+struct Frame {
+    children: std::vec::IntoIter<Child>,
+    /// The collection so far.
+    partial: Partial,
+    depth: usize,
+    /// The collection ends up inside a flow collection (yaml.v3 round trip, see
+    /// [`Walker::v3_scalar`]).
+    in_flow: bool,
+    /// Aliases entered to reach this collection, left when it is complete.
+    aliases: usize,
+    /// The key this collection gets in its parent map.
+    key: Option<String>,
+}
+
+enum Partial {
+    Sequence(Vec<Value>),
+    Mapping(Map<String, Value>),
+}
+
+/// The result of starting a node: a finished scalar and its key, or a collection to fill.
+enum Started {
+    Done(Option<String>, Value),
+    Open(Frame),
 }
 
 impl Walker<'_> {
@@ -141,11 +183,12 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn check_depth(&self, id: NodeId, depth: usize) -> Result<(), YamlError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error(id, Problem::TooDeep { limit: MAX_DEPTH }));
-        }
-        Ok(())
+    /// Charges a node reached through an alias even when the walk is not inside one.
+    fn visit_aliased(&mut self, id: NodeId) -> Result<(), YamlError> {
+        self.in_alias += 1;
+        let charged = self.visit(id);
+        self.in_alias -= 1;
+        charged
     }
 
     /// Follows an alias to its target (targets are never aliases themselves).
@@ -156,14 +199,18 @@ impl Walker<'_> {
         }
     }
 
+    fn scalar_text(&self, id: NodeId) -> &str {
+        match &self.node(id).kind {
+            NodeKind::Scalar { text, .. } => text,
+            _ => "",
+        }
+    }
+
     /// A mapping key as a scalar node, following an alias.
     fn key_node(&mut self, key: NodeId) -> Result<NodeId, YamlError> {
         let target = self.target(key);
         if target != key {
-            self.in_alias += 1;
-            let charged = self.visit(target);
-            self.in_alias -= 1;
-            charged?;
+            self.visit_aliased(target)?;
         }
         match self.node(target).kind {
             NodeKind::Scalar { .. } => Ok(target),
@@ -174,11 +221,106 @@ impl Walker<'_> {
         }
     }
 
-    fn scalar_text(&self, id: NodeId) -> &str {
-        match &self.node(id).kind {
-            NodeKind::Scalar { text, .. } => text,
-            _ => "",
+    /// Builds the value of `root` with an explicit stack of open collections.
+    fn build(&mut self, root: NodeId) -> Result<Value, YamlError> {
+        let mut stack = match self.start(root, None, 0, false, 0)? {
+            Started::Done(_, value) => return Ok(value),
+            Started::Open(frame) => vec![frame],
+        };
+        loop {
+            let next = stack.last_mut().and_then(|top| {
+                let child = top.children.next()?;
+                Some((child, top.depth + 1, top.in_flow))
+            });
+            let (key, value) = match next {
+                Some((child, depth, in_flow)) => {
+                    let aliases = usize::from(child.aliased);
+                    match self.start(child.node, child.key, depth, in_flow, aliases)? {
+                        Started::Done(key, value) => (key, value),
+                        Started::Open(frame) => {
+                            stack.push(frame);
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    let Some(frame) = stack.pop() else {
+                        return Ok(Value::Null);
+                    };
+                    self.in_alias -= frame.aliases;
+                    frame.finish()
+                }
+            };
+            match stack.last_mut() {
+                Some(parent) => parent.add(key, value),
+                None => return Ok(value),
+            }
         }
+    }
+
+    /// Starts converting a node that gets `key` in its parent, at `depth`, having entered
+    /// `aliases` aliases (merged entries) to reach it: a scalar is converted at once, a
+    /// collection becomes a frame whose children are converted by [`Self::build`].
+    fn start(
+        &mut self,
+        node: NodeId,
+        key: Option<String>,
+        depth: usize,
+        in_flow: bool,
+        aliases: usize,
+    ) -> Result<Started, YamlError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(node, Problem::TooDeep { limit: MAX_DEPTH }));
+        }
+        self.in_alias += aliases;
+        let mut aliases = aliases;
+        self.visit(node)?;
+        let mut id = node;
+        if let NodeKind::Alias(target) = self.node(node).kind {
+            self.in_alias += 1;
+            aliases += 1;
+            id = target;
+            self.visit(id)?;
+        }
+        let children = match &self.node(id).kind {
+            NodeKind::Alias(_) | NodeKind::Scalar { .. } => {
+                let value = match self.schema {
+                    Schema::V3 => self.v3_scalar(id, in_flow)?,
+                    Schema::V2 => self.v2_scalar(id)?,
+                };
+                self.in_alias -= aliases;
+                return Ok(Started::Done(key, value));
+            }
+            NodeKind::Sequence { items, flow } => {
+                let children = items.iter().map(|&node| Child {
+                    key: None,
+                    node,
+                    aliased: false,
+                });
+                (
+                    Partial::Sequence(Vec::with_capacity(items.len())),
+                    children.collect(),
+                    *flow,
+                )
+            }
+            NodeKind::Mapping { flow, .. } => {
+                let flow = *flow;
+                let children = match self.schema {
+                    Schema::V3 => self.v3_children(id, depth == 0)?,
+                    Schema::V2 => self.v2_children(id)?,
+                };
+                (Partial::Mapping(Map::new()), children, flow)
+            }
+        };
+        let (partial, children, flow): (Partial, Vec<Child>, bool) = children;
+        Ok(Started::Open(Frame {
+            children: children.into_iter(),
+            partial,
+            depth,
+            in_flow: in_flow || flow,
+            aliases,
+            key,
+        }))
     }
 
     // ---- yaml.v3 and kyaml (resources) ----
@@ -196,37 +338,13 @@ impl Walker<'_> {
         }
     }
 
-    /// `in_flow`: the node ends up inside a flow collection (see [`Self::v3_scalar`]).
-    fn v3_value(&mut self, id: NodeId, depth: usize, in_flow: bool) -> Result<Value, YamlError> {
-        self.check_depth(id, depth)?;
-        self.visit(id)?;
-        match &self.node(id).kind {
-            NodeKind::Alias(target) => {
-                let target = *target;
-                self.in_alias += 1;
-                let value = self.v3_value(target, depth, in_flow);
-                self.in_alias -= 1;
-                value
-            }
-            NodeKind::Scalar { .. } => self.v3_scalar(id, in_flow),
-            NodeKind::Sequence { items, flow } => {
-                let (items, in_flow) = (items.clone(), in_flow || *flow);
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.v3_value(item, depth + 1, in_flow)?);
-                }
-                Ok(Value::Array(out))
-            }
-            NodeKind::Mapping { .. } => self.v3_mapping(id, depth + 1, false, in_flow),
-        }
-    }
-
     /// yaml.v3's scalar decoding into `interface{}`, then Go's JSON encoding.
     ///
     /// kyaml writes the node tree back to text with yaml.v3 before decoding it, and that
-    /// round trip changes one thing: an empty plain scalar (a null) inside a flow
+    /// round trip changes two things: an empty plain scalar (a null) inside a flow
     /// collection is written as `''`, so `{a: }` ends up as `a: ""` while a block `a:`
-    /// stays null. Keys always go through that path (see [`Self::v3_key`]).
+    /// stays null; and folded block scalars are rewritten (see [`folded_round_trip`]).
+    /// Keys always go through the first change (see [`Self::v3_key`]).
     fn v3_scalar(&self, id: NodeId, in_flow: bool) -> Result<Value, YamlError> {
         let NodeKind::Scalar { text, style, tag } = &self.node(id).kind else {
             return Ok(Value::Null);
@@ -249,34 +367,21 @@ impl Walker<'_> {
         json_value(decoded, text, false).map_err(|p| self.error(id, p))
     }
 
-    /// A mapping with kyaml's merge-key expansion, yaml.v3's duplicate check and its key
-    /// rules: only string keys, except in the document's root mapping, which yaml.v3
-    /// decodes into `map[string]interface{}` and so turns other scalars into their text.
-    fn v3_mapping(
-        &mut self,
-        id: NodeId,
-        depth: usize,
-        root: bool,
-        in_flow: bool,
-    ) -> Result<Value, YamlError> {
-        self.check_depth(id, depth)?;
-        let in_flow = in_flow || matches!(self.node(id).kind, NodeKind::Mapping { flow: true, .. });
-        let entries = self.v3_entries(id, depth, true)?;
-        let mut out = Map::new();
+    /// The children of a mapping with kyaml's merge-key expansion, yaml.v3's duplicate check
+    /// and its key rules: only string keys, except in the document's root mapping, which
+    /// yaml.v3 decodes into `map[string]interface{}` and so turns other scalars into their
+    /// text.
+    fn v3_children(&mut self, id: NodeId, root: bool) -> Result<Vec<Child>, YamlError> {
+        let entries = self.v3_entries(id, 0, true)?;
+        let mut children = Vec::with_capacity(entries.len());
         for entry in entries {
-            if entry.aliased {
-                self.in_alias += 1;
-            }
-            let converted = self
-                .v3_key(entry.key, root)
-                .and_then(|key| Ok((key, self.v3_value(entry.value, depth, in_flow)?)));
-            if entry.aliased {
-                self.in_alias -= 1;
-            }
-            let (key, value) = converted?;
-            out.insert(key, value);
+            children.push(Child {
+                key: Some(self.v3_key(entry.key, root)?),
+                node: entry.value,
+                aliased: entry.aliased,
+            });
         }
-        Ok(Value::Object(out))
+        Ok(children)
     }
 
     /// The entries of a mapping after `DeAnchor`: the first key written `<<` is removed
@@ -286,10 +391,17 @@ impl Walker<'_> {
     fn v3_entries(
         &mut self,
         id: NodeId,
-        depth: usize,
+        merge_depth: usize,
         check_duplicates: bool,
     ) -> Result<Vec<Entry>, YamlError> {
-        self.check_depth(id, depth)?;
+        if merge_depth > MAX_MERGE_DEPTH {
+            return Err(self.error(
+                id,
+                Problem::MergeTooDeep {
+                    limit: MAX_MERGE_DEPTH,
+                },
+            ));
+        }
         let pairs = match &self.node(id).kind {
             NodeKind::Mapping { pairs, .. } => pairs.clone(),
             _ => Vec::new(),
@@ -305,14 +417,12 @@ impl Walker<'_> {
                 }
                 merge_value = Some(value);
             }
-            own.push((
-                Entry {
-                    key,
-                    value,
-                    aliased: false,
-                },
-                is_merge,
-            ));
+            let entry = Entry {
+                key,
+                value,
+                aliased: false,
+            };
+            own.push((entry, is_merge));
         }
         // kyaml's `Clear("<<")` removes the first key spelled `<<`; yaml.v3 then never makes
         // a merge key a map key.
@@ -345,7 +455,7 @@ impl Walker<'_> {
             if aliased {
                 self.in_alias += 1;
             }
-            let source_entries = self.v3_entries(source, depth + 1, false);
+            let source_entries = self.v3_entries(source, merge_depth + 1, false);
             if aliased {
                 self.in_alias -= 1;
             }
@@ -353,10 +463,7 @@ impl Walker<'_> {
             for mut entry in source_entries? {
                 entry.aliased |= aliased;
                 if entry.aliased {
-                    self.in_alias += 1;
-                    let charged = self.visit(entry.key);
-                    self.in_alias -= 1;
-                    charged?;
+                    self.visit_aliased(entry.key)?;
                 }
                 let name = self.scalar_text(entry.key).to_string();
                 // kyaml looks each name up with `Field`, which finds its first occurrence.
@@ -380,25 +487,21 @@ impl Walker<'_> {
     /// The maps a merge key names, in the order kyaml applies them (later ones win, so a
     /// list is reversed). The flag tells whether the map is reached through an alias.
     fn merge_sources(&self, value: NodeId) -> Result<Vec<(NodeId, bool)>, YamlError> {
-        match &self.node(value).kind {
-            NodeKind::Mapping { .. } => Ok(vec![(value, false)]),
+        let source = |item: NodeId| match &self.node(item).kind {
+            NodeKind::Mapping { .. } => Ok((item, false)),
             NodeKind::Alias(target) => match self.node(*target).kind {
-                NodeKind::Mapping { .. } => Ok(vec![(*target, true)]),
-                _ => Err(self.error(value, Problem::MergeAliasNotMapping)),
+                NodeKind::Mapping { .. } => Ok((*target, true)),
+                _ => Err(self.error(item, Problem::MergeAliasNotMapping)),
             },
+            NodeKind::Sequence { .. } => Err(self.error(item, Problem::MergeNestedSequence)),
+            NodeKind::Scalar { .. } => Err(self.error(item, Problem::MergeNotMapping)),
+        };
+        match &self.node(value).kind {
             NodeKind::Sequence { items, .. } => {
-                let mut sources = Vec::new();
-                for &item in items {
-                    if let NodeKind::Sequence { .. } = self.node(item).kind {
-                        return Err(self.error(item, Problem::MergeNestedSequence));
-                    }
-                    let mut found = self.merge_sources(item)?;
-                    found.extend(sources);
-                    sources = found;
-                }
-                Ok(sources)
+                items.iter().rev().map(|&item| source(item)).collect()
             }
             NodeKind::Scalar { .. } => Err(self.error(value, Problem::MergeNotMapping)),
+            _ => Ok(vec![source(value)?]),
         }
     }
 
@@ -409,100 +512,56 @@ impl Walker<'_> {
             let text = self.scalar_text(entry.key);
             let line = self.node(entry.key).position.line;
             if let Some(&first_line) = first_lines.get(text) {
-                return Err(self.error(
-                    entry.key,
-                    Problem::DuplicateKey {
-                        key: text.to_string(),
-                        first_line,
-                    },
-                ));
+                let key = text.to_string();
+                return Err(self.error(entry.key, Problem::DuplicateKey { key, first_line }));
             }
             first_lines.insert(text, line);
         }
         Ok(())
     }
 
-    fn v3_key(&self, key: NodeId, root: bool) -> Result<String, YamlError> {
-        let text = self.scalar_text(key);
+    fn v3_key(&mut self, key: NodeId, root: bool) -> Result<String, YamlError> {
         let tag = self.v3_tag(key);
+        let NodeKind::Scalar {
+            text,
+            style,
+            tag: explicit,
+        } = &self.node(key).kind
+        else {
+            return Err(self.error(key, Problem::CollectionKey { what: "mapping" }));
+        };
         // An empty plain key is written back as `''` by kyaml's round trip (libyaml quotes
         // an empty simple key), so it is the empty string, not a null.
-        let empty_plain = matches!(&self.node(key).kind, NodeKind::Scalar { text, style: Style::Plain, tag: None } if text.is_empty());
+        let empty_plain = text.is_empty() && *style == Style::Plain && explicit.is_none();
         // A multi-line folded key is written back after `? ` in folded style.
-        let folded = matches!(
-            &self.node(key).kind,
-            NodeKind::Scalar {
-                style: Style::Folded,
-                ..
-            }
-        );
-        let round_tripped;
-        let text = if folded && text.chars().any(is_break) {
-            round_tripped = folded_round_trip(text);
-            round_tripped.as_str()
+        let text = if *style == Style::Folded && text.chars().any(is_break) {
+            folded_round_trip(text)
         } else {
-            text
+            text.clone()
         };
         if tag == STR || empty_plain {
-            return Ok(text.to_string());
+            return Ok(text);
         }
         if !root {
-            return Err(self.error(
-                key,
-                Problem::NonStringKey {
-                    key: text.to_string(),
-                },
-            ));
+            return Err(self.error(key, Problem::NonStringKey { key: text }));
         }
         // Decoding into a Go string: the text itself, except that `!!binary` is decoded,
         // a null leaves no key (kustomize then fails) and a bad explicit tag fails.
-        let explicit = match &self.node(key).kind {
-            NodeKind::Scalar { tag: Some(t), .. } if t != "!" => t.as_str(),
-            _ => "",
-        };
-        match resolve::decode(Schema::V3, explicit, text).map_err(|p| self.error(key, p))? {
+        let explicit = explicit.as_deref().filter(|t| *t != "!").unwrap_or("");
+        match resolve::decode(Schema::V3, explicit, &text).map_err(|p| self.error(key, p))? {
             Decoded::Bytes(bytes) => Ok(resolve::go_json_string(&bytes)),
-            Decoded::Scalar(Scalar::Null) => Err(self.error(
-                key,
-                Problem::UnsupportedKey {
-                    key: text.to_string(),
-                },
-            )),
-            Decoded::Scalar(_) => Ok(text.to_string()),
+            Decoded::Scalar(Scalar::Null) => {
+                Err(self.error(key, Problem::UnsupportedKey { key: text }))
+            }
+            Decoded::Scalar(_) => Ok(text),
         }
     }
 
     // ---- goyaml.v2 and sigs.k8s.io/yaml (config files) ----
 
-    fn v2_value(&mut self, id: NodeId, depth: usize) -> Result<Value, YamlError> {
-        self.check_depth(id, depth)?;
-        self.visit(id)?;
-        match &self.node(id).kind {
-            NodeKind::Alias(target) => {
-                let target = *target;
-                self.in_alias += 1;
-                let value = self.v2_value(target, depth);
-                self.in_alias -= 1;
-                value
-            }
-            NodeKind::Scalar { .. } => {
-                let decoded = self.v2_decode(id)?;
-                json_value(decoded, self.scalar_text(id), true).map_err(|p| self.error(id, p))
-            }
-            NodeKind::Sequence { items, .. } => {
-                let items = items.clone();
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(self.v2_value(item, depth + 1)?);
-                }
-                Ok(Value::Array(out))
-            }
-            NodeKind::Mapping { .. } => {
-                let mut out = Map::new();
-                self.v2_fill(id, depth + 1, &mut out)?;
-                Ok(Value::Object(out))
-            }
-        }
+    fn v2_scalar(&self, id: NodeId) -> Result<Value, YamlError> {
+        let decoded = self.v2_decode(id)?;
+        json_value(decoded, self.scalar_text(id), true).map_err(|p| self.error(id, p))
     }
 
     fn v2_decode(&self, id: NodeId) -> Result<Decoded, YamlError> {
@@ -517,28 +576,72 @@ impl Walker<'_> {
         }
     }
 
-    /// goyaml.v2's mapping decoding into one map: entries in order, later ones overwrite,
-    /// and a merge key pours its maps in at its position (so a key before `<<` can lose).
+    /// goyaml.v2's mapping decoding: entries in order, a later key overwrites an earlier
+    /// one, and a merge key pours its maps in at its position (so a key before `<<` loses).
+    fn v2_children(&mut self, id: NodeId) -> Result<Vec<Child>, YamlError> {
+        let mut children = Vec::new();
+        let mut index = HashMap::new();
+        self.v2_fill(id, false, 0, &mut children, &mut index)?;
+        Ok(children)
+    }
+
     fn v2_fill(
         &mut self,
         id: NodeId,
-        depth: usize,
-        out: &mut Map<String, Value>,
+        aliased: bool,
+        merge_depth: usize,
+        children: &mut Vec<Child>,
+        index: &mut HashMap<String, usize>,
     ) -> Result<(), YamlError> {
-        self.check_depth(id, depth)?;
+        if merge_depth > MAX_MERGE_DEPTH {
+            return Err(self.error(
+                id,
+                Problem::MergeTooDeep {
+                    limit: MAX_MERGE_DEPTH,
+                },
+            ));
+        }
         let pairs = match &self.node(id).kind {
             NodeKind::Mapping { pairs, .. } => pairs.clone(),
             _ => Vec::new(),
         };
         for (key, value) in pairs {
             if self.v2_is_merge(key) {
-                self.v2_merge(value, depth, out)?;
+                let sources: Vec<NodeId> = match &self.node(value).kind {
+                    NodeKind::Mapping { .. } | NodeKind::Alias(_) => vec![value],
+                    // Earlier maps take precedence, so they are applied last.
+                    NodeKind::Sequence { items, .. } => items.iter().rev().copied().collect(),
+                    NodeKind::Scalar { .. } => {
+                        return Err(self.error(value, Problem::MergeNotMapping));
+                    }
+                };
+                for source in sources {
+                    let target = self.target(source);
+                    if !matches!(self.node(target).kind, NodeKind::Mapping { .. }) {
+                        return Err(self.error(source, Problem::MergeNotMapping));
+                    }
+                    let aliased = aliased || target != source;
+                    self.v2_fill(target, aliased, merge_depth + 1, children, index)?;
+                }
                 continue;
             }
             let key = self.key_node(key)?;
-            let key = self.v2_key(key)?;
-            let value = self.v2_value(value, depth)?;
-            out.insert(key, value);
+            if aliased {
+                self.visit_aliased(key)?;
+            }
+            let name = self.v2_key(key)?;
+            let child = Child {
+                key: Some(name.clone()),
+                node: value,
+                aliased,
+            };
+            match index.get(&name) {
+                Some(&at) => children[at] = child,
+                None => {
+                    index.insert(name, children.len());
+                    children.push(child);
+                }
+            }
         }
         Ok(())
     }
@@ -554,36 +657,6 @@ impl Walker<'_> {
             }
             _ => false,
         }
-    }
-
-    fn v2_merge(
-        &mut self,
-        value: NodeId,
-        depth: usize,
-        out: &mut Map<String, Value>,
-    ) -> Result<(), YamlError> {
-        let sources: Vec<NodeId> = match &self.node(value).kind {
-            NodeKind::Mapping { .. } | NodeKind::Alias(_) => vec![value],
-            // Earlier maps take precedence, so they are applied last.
-            NodeKind::Sequence { items, .. } => items.iter().rev().copied().collect(),
-            NodeKind::Scalar { .. } => return Err(self.error(value, Problem::MergeNotMapping)),
-        };
-        for source in sources {
-            let target = self.target(source);
-            if !matches!(self.node(target).kind, NodeKind::Mapping { .. }) {
-                return Err(self.error(source, Problem::MergeNotMapping));
-            }
-            let aliased = target != source;
-            if aliased {
-                self.in_alias += 1;
-            }
-            let filled = self.v2_fill(target, depth + 1, out);
-            if aliased {
-                self.in_alias -= 1;
-            }
-            filled?;
-        }
-        Ok(())
     }
 
     /// sigs.k8s.io/yaml's conversion of a goyaml.v2 map key to a JSON key.
@@ -611,6 +684,26 @@ impl Walker<'_> {
                 Scalar::Null | Scalar::Uint(_) => Err(unsupported()),
             },
         }
+    }
+}
+
+impl Frame {
+    fn add(&mut self, key: Option<String>, value: Value) {
+        match &mut self.partial {
+            Partial::Sequence(items) => items.push(value),
+            Partial::Mapping(map) => {
+                map.insert(key.unwrap_or_default(), value);
+            }
+        }
+    }
+
+    /// The finished collection and the key it gets in its parent.
+    fn finish(self) -> (Option<String>, Value) {
+        let value = match self.partial {
+            Partial::Sequence(items) => Value::Array(items),
+            Partial::Mapping(map) => Value::Object(map),
+        };
+        (self.key, value)
     }
 }
 
@@ -677,8 +770,8 @@ fn v3_block_allowed(value: &str) -> bool {
     let mut previous_space = false;
     for c in value.chars() {
         let printable = c == '\t'
-            || matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-                && c != '\u{FEFF}';
+            || (matches!(c, '\n' | '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+                && c != '\u{FEFF}');
         if !printable || (previous_space && is_break(c)) {
             return false;
         }

@@ -117,6 +117,8 @@ pub enum Problem {
     MergeNestedSequence,
     #[error("nesting is deeper than {limit} levels")]
     TooDeep { limit: usize },
+    #[error("merge keys merge maps into each other more than {limit} levels deep")]
+    MergeTooDeep { limit: usize },
     #[error("aliases expand to more than {limit} nodes; refusing a possible alias bomb")]
     AliasNodes { limit: u64 },
     #[error("aliases expand to more than {limit} bytes of text; refusing a possible alias bomb")]

@@ -206,7 +206,13 @@ pub(super) fn first_document(
     first_line: usize,
     origin: &str,
 ) -> Result<Option<Document>, YamlError> {
-    let mut text = std::borrow::Cow::Borrowed(text);
+    // libyaml (YAML 1.1) reads U+0085 as a line break everywhere and stores it as a line
+    // feed; YAML 1.2, and so this parser, reads it as an ordinary character.
+    let mut text = if text.contains('\u{85}') {
+        std::borrow::Cow::Owned(text.replace('\u{85}', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     for _ in 0..=MAX_REPAIRS {
         match parse_first(&text, first_line, origin) {
             Err(Failure::Repairable(offset)) => match repair_single_quote_escapes(&text, offset) {
@@ -459,7 +465,11 @@ impl<'a> Builder<'a> {
     fn scan_error(&self, error: &ScanError) -> YamlError {
         let marker = error.marker();
         let position = self.position(marker.line(), marker.col());
-        YamlError::parse(self.origin, Some(position), Problem::Syntax(error.info()))
+        let problem = match error.kind() {
+            ErrorKind::RecursionLimitExceeded => Problem::TooDeep { limit: MAX_DEPTH },
+            _ => Problem::Syntax(error.info()),
+        };
+        YamlError::parse(self.origin, Some(position), problem)
     }
 
     fn add(&mut self, kind: NodeKind, position: Position, anchor: usize) -> NodeId {
@@ -478,10 +488,10 @@ impl<'a> Builder<'a> {
     }
 
     fn name_anchor(&mut self, anchor: usize, name: &str) {
-        if let Some(&id) = self.anchors.get(&anchor) {
-            if let Some(node) = self.nodes.get_mut(id) {
-                node.anchor = Some(name.to_string());
-            }
+        if let Some(&id) = self.anchors.get(&anchor)
+            && let Some(node) = self.nodes.get_mut(id)
+        {
+            node.anchor = Some(name.to_string());
         }
     }
 

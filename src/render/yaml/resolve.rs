@@ -176,10 +176,10 @@ fn table(schema: Schema, text: &str) -> Option<Scalar> {
 /// Text starting with a digit or sign: a timestamp, an integer (any Go base prefix,
 /// underscores ignored), a float, or a string.
 fn resolve_number(tag: &str, text: &str) -> Scalar {
-    if tag.is_empty() || tag == TIMESTAMP {
-        if let Some(stamp) = parse_timestamp(text) {
-            return Scalar::Timestamp(stamp.to_json(text));
-        }
+    if (tag.is_empty() || tag == TIMESTAMP)
+        && let Some(stamp) = parse_timestamp(text)
+    {
+        return Scalar::Timestamp(stamp.to_json(text));
     }
     let plain: String = text.chars().filter(|&c| c != '_').collect();
     if let Some(i) = go_parse_int(&plain) {
@@ -188,10 +188,10 @@ fn resolve_number(tag: &str, text: &str) -> Scalar {
     if let Some(u) = go_parse_uint(&plain) {
         return Scalar::Uint(u);
     }
-    if is_yaml_float(&plain) {
-        if let Some(f) = parse_go_float(&plain) {
-            return Scalar::Float(f);
-        }
+    if is_yaml_float(&plain)
+        && let Some(f) = parse_go_float(&plain)
+    {
+        return Scalar::Float(f);
     }
     // `0b`/`-0b` and `0o`/`-0o` are already covered by Go's base-0 integer parsing above;
     // the libraries' extra branches for them can only succeed where that one did.
@@ -492,7 +492,9 @@ fn parse_layout(b: &[u8], layout: Layout) -> Option<Timestamp> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
