@@ -109,7 +109,7 @@ fn render_kustomize(args: &BuildArgs) -> anyhow::Result<String> {
         let decoded = kustomization::decode(value).map_err(|source| {
             crate::render::error::RenderError::Kustomization {
                 file: file.clone(),
-                source,
+                problem: source,
             }
         })?;
         build::build_with(&tree, &dir, Some((file, decoded)), &options)?

@@ -184,7 +184,7 @@ impl Builder<'_> {
         let decoded =
             kustomization::decode(value).map_err(|source| RenderError::Kustomization {
                 file: file.clone(),
-                source,
+                problem: source,
             })?;
         self.warnings.extend(decoded.warnings);
         Ok((file, decoded.kustomization))
@@ -244,7 +244,7 @@ impl Builder<'_> {
         for entry in kustomization.resources.iter().flatten() {
             self.accumulate_resource(dir, file, entry, build_metadata, accumulated)?;
         }
-        self.merge_configurations(dir, file, kustomization, &mut accumulated.config)?;
+        self.merge_configurations(dir, kustomization, &mut accumulated.config)?;
         self.run_generators(dir, file, kustomization, accumulated)?;
         for entry in &kustomization.components {
             let component_dir = self.directory(dir, file, "components", entry)?;
@@ -402,7 +402,6 @@ impl Builder<'_> {
     fn merge_configurations(
         &mut self,
         dir: &str,
-        file: &str,
         kustomization: &Kustomization,
         config: &mut Config,
     ) -> Result<(), RenderError> {
@@ -418,11 +417,28 @@ impl Builder<'_> {
                 })?,
             );
         }
-        if !kustomization.crds.is_empty() {
-            return Err(RenderError::Unsupported {
-                file: file.to_string(),
-                field: "crds".into(),
-                why: "not yet supported".into(),
+        for entry in &kustomization.crds {
+            let (path, bytes) = self.read_file(dir, entry)?;
+            let definitions = if bytes.first() == Some(&b'{') {
+                serde_json::from_slice(&bytes)
+                    .map_err(|error| RenderError::Yaml(format!("{path}: {error}")))?
+            } else {
+                yaml::parse_config(&bytes, &path)
+                    .map_err(|error| RenderError::Yaml(error.to_string()))?
+            };
+            let found = super::crds::config_from_definitions(&definitions).map_err(|message| {
+                RenderError::Field {
+                    file: path.clone(),
+                    field: "crds",
+                    message: format!("unable to parse open API definition: {message}"),
+                }
+            })?;
+            config.merge(Config {
+                common_annotations: found.common_annotations,
+                common_labels: found.common_labels,
+                name_prefix: found.name_prefix,
+                name_reference: found.name_reference,
+                ..Config::default()
             });
         }
         Ok(())
@@ -526,7 +542,7 @@ impl Builder<'_> {
         let config = &accumulated.config;
         let transform_error = |source| RenderError::Transform {
             file: file.to_string(),
-            source,
+            problem: source,
         };
         for entry in &kustomization.patches_strategic_merge {
             let (origin, text) = self.inline_or_file(dir, entry)?;
@@ -1018,7 +1034,11 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String]) {
         }
         // kustomize keeps internal annotations on every object during a build and removes
         // them at the end, taking an emptied map with them.
-        let emptied = matches!(resource.object.pointer("/metadata/annotations"), Some(Value::Object(map)) if map.is_empty());
+        let emptied = match resource.object.pointer("/metadata/annotations") {
+            Some(Value::Object(map)) => map.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
         if emptied {
             if let Some(Value::Object(metadata)) = resource.object.get_mut("metadata") {
                 metadata.remove("annotations");

@@ -27,10 +27,10 @@ pub enum RenderError {
     },
     #[error("failed to parse {0}")]
     Yaml(String),
-    #[error("{file}: {source}")]
+    #[error("{file}: {problem}")]
     Kustomization {
         file: String,
-        source: KustomizationError,
+        problem: KustomizationError,
     },
     #[error("no kustomization.yaml, kustomization.yml or Kustomization in '{dir}'")]
     MissingKustomization { dir: String },
@@ -71,10 +71,10 @@ pub enum RenderError {
         field: &'static str,
         message: String,
     },
-    #[error("{file}: {source}")]
+    #[error("{file}: {problem}")]
     Transform {
         file: String,
-        source: TransformError,
+        problem: TransformError,
     },
     #[error("{file}: '{field}' is not supported: {why}")]
     Unsupported {

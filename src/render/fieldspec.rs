@@ -51,7 +51,8 @@ impl FieldSpec {
     }
 }
 
-/// Splits a field-spec path on `/`, honouring `\/`, dropping empty segments and `[]` markers.
+/// Splits a field-spec path on `/`, honouring `\/` and dropping empty segments. A trailing
+/// `[]` marks a list, which is walked but never created.
 pub fn split_path(path: &str) -> Vec<String> {
     let mut segments = Vec::new();
     let mut current = String::new();
@@ -70,7 +71,6 @@ pub fn split_path(path: &str) -> Vec<String> {
     segments
         .into_iter()
         .filter(|segment| !segment.is_empty())
-        .map(|segment| segment.trim_end_matches("[]").to_string())
         .collect()
 }
 
@@ -93,8 +93,12 @@ pub fn visit(
             }
         }
         Value::Object(map) => {
-            if !map.contains_key(first.as_str()) {
-                if !create {
+            let (key, is_list) = match first.strip_suffix("[]") {
+                Some(key) => (key, true),
+                None => (first.as_str(), false),
+            };
+            if !map.contains_key(key) {
+                if !create || is_list {
                     return;
                 }
                 let fresh = if rest.is_empty() {
@@ -102,9 +106,9 @@ pub fn visit(
                 } else {
                     Value::Object(Map::new())
                 };
-                map.insert(first.clone(), fresh);
+                map.insert(key.to_string(), fresh);
             }
-            if let Some(child) = map.get_mut(first.as_str()) {
+            if let Some(child) = map.get_mut(key) {
                 if child.is_null() && create && !rest.is_empty() {
                     *child = Value::Object(Map::new());
                 }
@@ -362,7 +366,7 @@ mod tests {
         );
         assert_eq!(
             split_path("spec/containers[]/image"),
-            vec!["spec", "containers", "image"]
+            vec!["spec", "containers[]", "image"]
         );
     }
 

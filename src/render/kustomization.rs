@@ -261,6 +261,11 @@ pub fn decode(value: Value) -> Result<Decoded, KustomizationError> {
     // Go's decoder matches field names case-insensitively; the last duplicate wins.
     let mut normalised = serde_json::Map::new();
     for (key, value) in std::mem::take(&mut map) {
+        // Go's decoder leaves a field at its zero value for `null` (`components:` with
+        // nothing after it); serde would refuse it.
+        if value.is_null() {
+            continue;
+        }
         let canonical = FIELDS
             .iter()
             .find(|field| field.eq_ignore_ascii_case(&key))
@@ -268,9 +273,19 @@ pub fn decode(value: Value) -> Result<Decoded, KustomizationError> {
         normalised.insert(canonical, value);
     }
     let warnings = deprecation_warnings(&normalised);
-    let mut kustomization: Kustomization = serde_json::from_value(Value::Object(normalised))
-        .map_err(|error| KustomizationError::Invalid {
-            message: go_style(&error.to_string()),
+    let mut kustomization: Kustomization =
+        serde_path_to_error::deserialize(Value::Object(normalised)).map_err(|error| {
+            let path = error.path().to_string();
+            let message = go_style(&error.into_inner().to_string());
+            // An unknown field already names itself; a wrong value gets the field's path.
+            let named = path == "." || message.starts_with("json: unknown field");
+            KustomizationError::Invalid {
+                message: if named {
+                    message
+                } else {
+                    format!("{path}: {message}")
+                },
+            }
         })?;
     fix(&mut kustomization)?;
     Ok(Decoded {

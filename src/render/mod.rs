@@ -9,6 +9,7 @@
 //! Must not: talk to a cluster, or read anything but the confined file tree.
 
 pub mod build;
+pub mod crds;
 pub mod error;
 pub mod fieldspec;
 pub mod flux;

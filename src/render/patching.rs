@@ -259,10 +259,19 @@ pub fn apply_patch_entry(
             while index < resources.len() {
                 let selected = selects(&selector, &resources[index])
                     .map_err(|error| patch_error(origin, "patches", error))?;
-                if selected
-                    && !merge_into(resources, index, &documents[0], options, origin, "patches")?
-                {
-                    continue;
+                if selected {
+                    // kustomize gives the patch the target's apiVersion (keeping its own
+                    // kind), so a targeted patch never moves an object to another group.
+                    let mut patch = documents[0].clone();
+                    if let Some(map) = patch.as_object_mut() {
+                        map.insert(
+                            "apiVersion".into(),
+                            Value::String(resources[index].api_version().to_string()),
+                        );
+                    }
+                    if !merge_into(resources, index, &patch, options, origin, "patches")? {
+                        continue;
+                    }
                 }
                 index += 1;
             }

@@ -101,7 +101,7 @@ pub fn render(request: &RenderRequest<'_>) -> Result<Rendered, RenderError> {
     let file = generator::kustomization_path(&dir);
     let decoded = kustomization::decode(value).map_err(|source| RenderError::Kustomization {
         file: file.clone(),
-        source,
+        problem: source,
     })?;
     let options = BuildOptions {
         restriction: LoadRestriction::None,

@@ -109,13 +109,26 @@ struct Entry {
     aliased: bool,
 }
 
-/// A child still to convert: its key in the parent map (none in a sequence), its node, and
-/// whether reaching it expands an alias.
+/// A child still to convert: its key in the parent map (none in a sequence), its node,
+/// whether reaching it expands an alias, and whether a later entry overwrites it.
 #[derive(Debug)]
 struct Child {
     key: Option<String>,
     node: NodeId,
     aliased: bool,
+    /// goyaml.v2 decodes an overwritten value but sigs.k8s.io/yaml never converts it to
+    /// JSON, so conversion errors inside it do not count.
+    shadowed: bool,
+}
+
+/// Where a node ends up, as far as its conversion depends on it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Place {
+    depth: usize,
+    /// Inside a flow collection (yaml.v3 round trip, see [`Walker::v3_scalar`]).
+    in_flow: bool,
+    /// Inside an overwritten goyaml.v2 value (see [`Child::shadowed`]).
+    lenient: bool,
 }
 
 /// A collection being built on the explicit stack.
@@ -123,10 +136,7 @@ struct Frame {
     children: std::vec::IntoIter<Child>,
     /// The collection so far.
     partial: Partial,
-    depth: usize,
-    /// The collection ends up inside a flow collection (yaml.v3 round trip, see
-    /// [`Walker::v3_scalar`]).
-    in_flow: bool,
+    place: Place,
     /// Aliases entered to reach this collection, left when it is complete.
     aliases: usize,
     /// The key this collection gets in its parent map.
@@ -136,6 +146,18 @@ struct Frame {
 enum Partial {
     Sequence(Vec<Value>),
     Mapping(Map<String, Value>),
+}
+
+/// A goyaml.v2 map key as Go compares it in `map[interface{}]interface{}`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum GoKey {
+    Str(Vec<u8>),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    NaN(usize),
+    Bool(bool),
+    Null,
 }
 
 /// The result of starting a node: a finished scalar and its key, or a collection to fill.
@@ -223,26 +245,34 @@ impl Walker<'_> {
 
     /// Builds the value of `root` with an explicit stack of open collections.
     fn build(&mut self, root: NodeId) -> Result<Value, YamlError> {
-        let mut stack = match self.start(root, None, 0, false, 0)? {
+        let root = Child {
+            key: None,
+            node: root,
+            aliased: false,
+            shadowed: false,
+        };
+        let mut stack = match self.start(root, Place::default())? {
             Started::Done(_, value) => return Ok(value),
             Started::Open(frame) => vec![frame],
         };
         loop {
             let next = stack.last_mut().and_then(|top| {
                 let child = top.children.next()?;
-                Some((child, top.depth + 1, top.in_flow))
+                let place = Place {
+                    depth: top.place.depth + 1,
+                    lenient: top.place.lenient || child.shadowed,
+                    ..top.place
+                };
+                Some((child, place))
             });
             let (key, value) = match next {
-                Some((child, depth, in_flow)) => {
-                    let aliases = usize::from(child.aliased);
-                    match self.start(child.node, child.key, depth, in_flow, aliases)? {
-                        Started::Done(key, value) => (key, value),
-                        Started::Open(frame) => {
-                            stack.push(frame);
-                            continue;
-                        }
+                Some((child, place)) => match self.start(child, place)? {
+                    Started::Done(key, value) => (key, value),
+                    Started::Open(frame) => {
+                        stack.push(frame);
+                        continue;
                     }
-                }
+                },
                 None => {
                     let Some(frame) = stack.pop() else {
                         return Ok(Value::Null);
@@ -258,22 +288,16 @@ impl Walker<'_> {
         }
     }
 
-    /// Starts converting a node that gets `key` in its parent, at `depth`, having entered
-    /// `aliases` aliases (merged entries) to reach it: a scalar is converted at once, a
-    /// collection becomes a frame whose children are converted by [`Self::build`].
-    fn start(
-        &mut self,
-        node: NodeId,
-        key: Option<String>,
-        depth: usize,
-        in_flow: bool,
-        aliases: usize,
-    ) -> Result<Started, YamlError> {
-        if depth > MAX_DEPTH {
+    /// Starts converting a child at `place`: a scalar is converted at once, a collection
+    /// becomes a frame whose children are converted by [`Self::build`].
+    fn start(&mut self, child: Child, place: Place) -> Result<Started, YamlError> {
+        let Child { key, node, .. } = child;
+        if place.depth > MAX_DEPTH {
             return Err(self.error(node, Problem::TooDeep { limit: MAX_DEPTH }));
         }
+        // A merged entry copied from an alias is alias expansion too.
+        let mut aliases = usize::from(child.aliased);
         self.in_alias += aliases;
-        let mut aliases = aliases;
         self.visit(node)?;
         let mut id = node;
         if let NodeKind::Alias(target) = self.node(node).kind {
@@ -285,8 +309,8 @@ impl Walker<'_> {
         let children = match &self.node(id).kind {
             NodeKind::Alias(_) | NodeKind::Scalar { .. } => {
                 let value = match self.schema {
-                    Schema::V3 => self.v3_scalar(id, in_flow)?,
-                    Schema::V2 => self.v2_scalar(id)?,
+                    Schema::V3 => self.v3_scalar(id, place.in_flow)?,
+                    Schema::V2 => self.v2_scalar(id, place.lenient)?,
                 };
                 self.in_alias -= aliases;
                 return Ok(Started::Done(key, value));
@@ -296,6 +320,7 @@ impl Walker<'_> {
                     key: None,
                     node,
                     aliased: false,
+                    shadowed: false,
                 });
                 (
                     Partial::Sequence(Vec::with_capacity(items.len())),
@@ -306,8 +331,8 @@ impl Walker<'_> {
             NodeKind::Mapping { flow, .. } => {
                 let flow = *flow;
                 let children = match self.schema {
-                    Schema::V3 => self.v3_children(id, depth == 0)?,
-                    Schema::V2 => self.v2_children(id)?,
+                    Schema::V3 => self.v3_children(id, place.depth == 0)?,
+                    Schema::V2 => self.v2_children(id, place.lenient)?,
                 };
                 (Partial::Mapping(Map::new()), children, flow)
             }
@@ -316,8 +341,10 @@ impl Walker<'_> {
         Ok(Started::Open(Frame {
             children: children.into_iter(),
             partial,
-            depth,
-            in_flow: in_flow || flow,
+            place: Place {
+                in_flow: place.in_flow || flow,
+                ..place
+            },
             aliases,
             key,
         }))
@@ -379,6 +406,7 @@ impl Walker<'_> {
                 key: Some(self.v3_key(entry.key, root)?),
                 node: entry.value,
                 aliased: entry.aliased,
+                shadowed: false,
             });
         }
         Ok(children)
@@ -559,9 +587,13 @@ impl Walker<'_> {
 
     // ---- goyaml.v2 and sigs.k8s.io/yaml (config files) ----
 
-    fn v2_scalar(&self, id: NodeId) -> Result<Value, YamlError> {
+    fn v2_scalar(&self, id: NodeId, lenient: bool) -> Result<Value, YamlError> {
         let decoded = self.v2_decode(id)?;
-        json_value(decoded, self.scalar_text(id), true).map_err(|p| self.error(id, p))
+        match json_value(decoded, self.scalar_text(id), true) {
+            // A NaN or infinity in an overwritten value never reaches JSON.
+            Err(Problem::NotFinite { .. }) if lenient => Ok(Value::Null),
+            converted => converted.map_err(|p| self.error(id, p)),
+        }
     }
 
     fn v2_decode(&self, id: NodeId) -> Result<Decoded, YamlError> {
@@ -576,22 +608,52 @@ impl Walker<'_> {
         }
     }
 
-    /// goyaml.v2's mapping decoding: entries in order, a later key overwrites an earlier
-    /// one, and a merge key pours its maps in at its position (so a key before `<<` loses).
-    fn v2_children(&mut self, id: NodeId) -> Result<Vec<Child>, YamlError> {
-        let mut children = Vec::new();
-        let mut index = HashMap::new();
-        self.v2_fill(id, false, 0, &mut children, &mut index)?;
+    /// goyaml.v2's mapping decoding: entries in order, and a merge key pours its maps in at
+    /// its position. Every value is decoded, in order, so a later key overwrites an earlier
+    /// one (a key before `<<` can lose) while a decoding error in an overwritten value still
+    /// fails, as in Go. Keys overwrite each other when goyaml.v2 decodes them to the same
+    /// value (`1`, `01` and `0x1` are one key, `1.0` and `"1"` are others); keys that only
+    /// collide once sigs.k8s.io/yaml turns them into strings come out in random order in Go,
+    /// and the last one wins here.
+    fn v2_children(&mut self, id: NodeId, lenient: bool) -> Result<Vec<Child>, YamlError> {
+        let mut entries = Vec::new();
+        self.v2_fill(id, false, 0, &mut entries)?;
+        let mut last: HashMap<&GoKey, usize> = HashMap::new();
+        for (index, (identity, _, _, _)) in entries.iter().enumerate() {
+            last.insert(identity, index);
+        }
+        let keep: Vec<bool> = entries
+            .iter()
+            .enumerate()
+            .map(|(index, (identity, _, _, _))| last.get(identity) == Some(&index))
+            .collect();
+        let mut children = Vec::with_capacity(entries.len());
+        for ((_, key, value, aliased), kept) in entries.into_iter().zip(keep) {
+            // An overwritten entry is converted for its decoding errors and then dropped
+            // (no key); sigs.k8s.io/yaml never converts its key.
+            let key = match (kept, self.v2_key(key)) {
+                (false, _) => None,
+                (true, Ok(key)) => Some(key),
+                (true, Err(_)) if lenient => None,
+                (true, Err(error)) => return Err(error),
+            };
+            children.push(Child {
+                key,
+                node: value,
+                aliased,
+                shadowed: !kept,
+            });
+        }
         Ok(children)
     }
 
+    /// Collects a mapping's entries with goyaml.v2's identity of each key, expanding merges.
     fn v2_fill(
         &mut self,
         id: NodeId,
         aliased: bool,
         merge_depth: usize,
-        children: &mut Vec<Child>,
-        index: &mut HashMap<String, usize>,
+        entries: &mut Vec<(GoKey, NodeId, NodeId, bool)>,
     ) -> Result<(), YamlError> {
         if merge_depth > MAX_MERGE_DEPTH {
             return Err(self.error(
@@ -621,7 +683,7 @@ impl Walker<'_> {
                         return Err(self.error(source, Problem::MergeNotMapping));
                     }
                     let aliased = aliased || target != source;
-                    self.v2_fill(target, aliased, merge_depth + 1, children, index)?;
+                    self.v2_fill(target, aliased, merge_depth + 1, entries)?;
                 }
                 continue;
             }
@@ -629,19 +691,22 @@ impl Walker<'_> {
             if aliased {
                 self.visit_aliased(key)?;
             }
-            let name = self.v2_key(key)?;
-            let child = Child {
-                key: Some(name.clone()),
-                node: value,
-                aliased,
-            };
-            match index.get(&name) {
-                Some(&at) => children[at] = child,
-                None => {
-                    index.insert(name, children.len());
-                    children.push(child);
+            let identity = match self.v2_decode(key)? {
+                Decoded::Bytes(bytes) => GoKey::Str(bytes),
+                Decoded::Scalar(Scalar::Str | Scalar::Timestamp(_)) => {
+                    GoKey::Str(self.scalar_text(key).as_bytes().to_vec())
                 }
-            }
+                Decoded::Scalar(Scalar::Int(i)) => GoKey::Int(i),
+                Decoded::Scalar(Scalar::Uint(u)) => GoKey::Uint(u),
+                // NaN is never equal to itself, so every NaN key is its own.
+                Decoded::Scalar(Scalar::Float(f)) if f.is_nan() => GoKey::NaN(entries.len()),
+                // +0 and -0 are the same key in Go.
+                Decoded::Scalar(Scalar::Float(f)) if f == 0.0 => GoKey::Float(0.0_f64.to_bits()),
+                Decoded::Scalar(Scalar::Float(f)) => GoKey::Float(f.to_bits()),
+                Decoded::Scalar(Scalar::Bool(b)) => GoKey::Bool(b),
+                Decoded::Scalar(Scalar::Null) => GoKey::Null,
+            };
+            entries.push((identity, key, value, aliased));
         }
         Ok(())
     }
@@ -688,12 +753,15 @@ impl Walker<'_> {
 }
 
 impl Frame {
+    /// Adds a finished child; a mapping child without a key (an overwritten goyaml.v2
+    /// entry) is dropped.
     fn add(&mut self, key: Option<String>, value: Value) {
-        match &mut self.partial {
-            Partial::Sequence(items) => items.push(value),
-            Partial::Mapping(map) => {
-                map.insert(key.unwrap_or_default(), value);
+        match (&mut self.partial, key) {
+            (Partial::Sequence(items), _) => items.push(value),
+            (Partial::Mapping(map), Some(key)) => {
+                map.insert(key, value);
             }
+            (Partial::Mapping(_), None) => {}
         }
     }
 
