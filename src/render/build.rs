@@ -1039,10 +1039,8 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String]) {
             Some(Value::Null) => true,
             _ => false,
         };
-        if emptied {
-            if let Some(Value::Object(metadata)) = resource.object.get_mut("metadata") {
-                metadata.remove("annotations");
-            }
+        if emptied && let Some(Value::Object(metadata)) = resource.object.get_mut("metadata") {
+            metadata.remove("annotations");
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum KustomizationError {
     Empty,
     #[error("kind should be Kustomization or Component, not {kind}")]
     WrongKind { kind: String },
+    #[error("apiVersion for {kind} should be {wanted}")]
+    WrongApiVersion { kind: String, wanted: &'static str },
     #[error("'{field}' is not supported: {why}")]
     Unsupported {
         field: &'static str,
@@ -348,13 +350,20 @@ fn fix(kustomization: &mut Kustomization) -> Result<(), KustomizationError> {
     if kustomization.kind.is_empty() {
         kustomization.kind = "Kustomization".to_string();
     }
-    match kustomization.kind.as_str() {
-        "Kustomization" | "Component" => {}
+    let required_version = match kustomization.kind.as_str() {
+        "Kustomization" => "kustomize.config.k8s.io/v1beta1",
+        "Component" => "kustomize.config.k8s.io/v1alpha1",
         other => {
             return Err(KustomizationError::WrongKind {
                 kind: other.to_string(),
             });
         }
+    };
+    if !kustomization.api_version.is_empty() && kustomization.api_version != required_version {
+        return Err(KustomizationError::WrongApiVersion {
+            kind: kustomization.kind.clone(),
+            wanted: required_version,
+        });
     }
     if !kustomization.bases.is_empty() {
         let bases = std::mem::take(&mut kustomization.bases);

@@ -396,7 +396,7 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
     for (index, resource) in resources.iter_mut().enumerate() {
         let original = snapshot[index].original_id();
         let referrer = &snapshot[index];
-        let candidates = candidates_for(referrer, &snapshot);
+        let candidates = candidates_for(referrer, &snapshot)?;
         for reference in &references {
             for field in &reference.referrers {
                 if !field.selects(&original) {
@@ -431,24 +431,35 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
 /// The objects a referrer may name: anything for a cluster-scoped referrer; otherwise
 /// cluster-scoped objects, objects in its namespace, and (for RoleBindings) objects in the
 /// namespaces of its ServiceAccount subjects.
-fn candidates_for<'a>(referrer: &Resource, all: &'a [Resource]) -> Vec<&'a Resource> {
+fn candidates_for<'a>(
+    referrer: &Resource,
+    all: &'a [Resource],
+) -> Result<Vec<&'a Resource>, String> {
     let referrer_id = referrer.id();
     if cluster_scoped(&referrer_id) {
-        return all.iter().collect();
+        return Ok(all.iter().collect());
     }
     let mut subject_namespaces: Vec<String> = Vec::new();
     if referrer_id.kind == "RoleBinding"
         && let Some(subjects) = referrer.object.get("subjects").and_then(Value::as_array)
     {
         for subject in subjects {
-            if subject.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
-                && let Some(namespace) = subject.get("namespace").and_then(Value::as_str)
-            {
-                subject_namespaces.push(namespace.to_string());
+            if subject.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
+                continue;
+            }
+            match subject.get("namespace") {
+                None => {}
+                Some(Value::String(namespace)) => subject_namespaces.push(namespace.clone()),
+                Some(_) => {
+                    return Err(format!(
+                        "Invalid Input: namespace is blank for resource \"{referrer_id}\""
+                    ));
+                }
             }
         }
     }
-    all.iter()
+    Ok(all
+        .iter()
         .filter(|candidate| {
             let id = candidate.id();
             cluster_scoped(&id)
@@ -457,7 +468,7 @@ fn candidates_for<'a>(referrer: &Resource, all: &'a [Resource]) -> Vec<&'a Resou
                     .iter()
                     .any(|namespace| namespace == candidate.namespace())
         })
-        .collect()
+        .collect())
 }
 
 fn set_reference(

@@ -327,13 +327,12 @@ fn apply_operations(
         // During a build every object carries kustomize's internal annotations, so a patch
         // may add under /metadata/annotations of an object that had none.
         let mut target_object = resource.object.clone();
-        if target_object.pointer("/metadata/annotations").is_none() {
-            if let Some(metadata) = target_object
+        if target_object.pointer("/metadata/annotations").is_none()
+            && let Some(metadata) = target_object
                 .get_mut("metadata")
                 .and_then(Value::as_object_mut)
-            {
-                metadata.insert("annotations".into(), Value::Object(Default::default()));
-            }
+        {
+            metadata.insert("annotations".into(), Value::Object(Default::default()));
         }
         let patched = json6902::apply_json6902(&target_object, operations)
             .map_err(|error| patch_error(origin, field, format!("{}: {error}", resource.id())))?;

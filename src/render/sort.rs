@@ -72,7 +72,7 @@ impl Order {
                 Err(SortError::LegacyOptionsWithFifo)
             }
             "fifo" => Ok(Order::Fifo),
-            "legacy" | "" => match &options.legacy_sort_options {
+            "legacy" => match &options.legacy_sort_options {
                 Some(legacy) => Ok(Order::Legacy {
                     first: legacy.order_first.clone(),
                     last: legacy.order_last.clone(),

@@ -203,20 +203,14 @@ fn normalise_keys(value: &Value) -> Value {
     }
 }
 
-/// Adds a var to the known set; the same name with another definition is an error.
+/// Adds a var to the known set; a name seen before is an error, even with the same
+/// definition (a var reached through two overlays of one base, as kustomize has it).
 pub fn merge(known: &mut Vec<Var>, var: Var) -> Result<(), String> {
-    match known.iter().find(|existing| existing.name == var.name) {
-        Some(existing)
-            if existing.object == var.object && field_path(existing) == field_path(&var) =>
-        {
-            Ok(())
-        }
-        Some(_) => Err(format!("var '{}' already encountered", var.name)),
-        None => {
-            known.push(var);
-            Ok(())
-        }
+    if known.iter().any(|existing| existing.name == var.name) {
+        return Err(format!("var '{}' already encountered", var.name));
     }
+    known.push(var);
+    Ok(())
 }
 
 fn field_path(var: &Var) -> &str {
