@@ -2,4 +2,5 @@
 pub mod api;
 pub mod cli;
 pub mod render;
+pub mod source;
 pub mod testenv;

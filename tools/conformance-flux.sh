@@ -11,6 +11,10 @@ import sys, yaml
 o = yaml.safe_load(open(sys.argv[1])) or {}
 if o.get("ownerLabels") is False: print("--no-owner-labels")
 if o.get("strictSubstitution"): print("--strict-substitute")
+if o.get("forceSubstitution"): print("--force-substitution")
+if o.get("substituteAlways"): print("--substitute-always")
+if o.get("sourceIgnore"): print("--source-ignore")
+for p in o.get("ignorePaths") or []: print("--ignore-paths=" + p)
 PY
 )
 fi

@@ -39,6 +39,25 @@ pub struct BuildArgs {
     /// Fail on variables that are unset and have no default.
     #[arg(long, requires = "kustomization")]
     pub strict_substitute: bool,
+    /// Substitute variables even when the Kustomization has no spec.postBuild.
+    #[arg(long, requires = "kustomization")]
+    pub force_substitution: bool,
+    /// Substitute even when no variable is defined, so `${VAR:=default}` defaults apply
+    /// (newer Flux's `substituteStrategy: Always`).
+    #[arg(long, requires = "kustomization")]
+    pub substitute_always: bool,
+    /// Filter what is read with the `.sourceignore` files under the built directory, as
+    /// `flux build` does (implied by --ignore-paths).
+    #[arg(long, requires = "kustomization")]
+    pub source_ignore: bool,
+    /// Extra gitignore-style patterns to leave out (repeat the flag, or separate with commas).
+    #[arg(
+        long,
+        value_name = "PATTERNS",
+        value_delimiter = ',',
+        requires = "kustomization"
+    )]
+    pub ignore_paths: Vec<String>,
 }
 
 fn parse_restrictor(value: &str) -> Result<LoadRestriction, String> {
@@ -151,8 +170,15 @@ fn render_flux(args: &BuildArgs, file: &Path) -> anyhow::Result<String> {
     if args.no_owner_labels {
         overrides.owner = None;
     }
+    if args.source_ignore || !args.ignore_paths.is_empty() {
+        overrides.build_ignore = Some(args.ignore_paths.clone());
+    }
+    if args.force_substitution && overrides.substitution.is_none() {
+        overrides.substitution = Some(flux::Substitution::default());
+    }
     if let Some(substitution) = &mut overrides.substitution {
         substitution.strict |= args.strict_substitute;
+        substitution.always |= args.substitute_always;
     }
     let mut variables = Vec::new();
     if let Some(vars) = &args.vars {

@@ -171,6 +171,7 @@ impl FluxOverridesSource {
             owner: Some((name.to_string(), namespace.to_string())),
             // Flux 2.7 substitutes leniently unless the StrictPostBuildSubstitutions feature
             // gate is on; `driftless build --strict-substitute` turns it on.
+            build_ignore: None,
             substitution: post_build.map(|_| Substitution {
                 strict: false,
                 always: strategy_always,

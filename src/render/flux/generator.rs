@@ -23,7 +23,14 @@ pub fn generate(
     dir: &str,
     overrides: &FluxOverrides,
 ) -> Result<(Value, Action), RenderError> {
-    let (mut kustomization, action) = find_or_generate(tree, dir)?;
+    let filter = match &overrides.build_ignore {
+        Some(extra) => Some(BuildFilter::load(tree, dir, extra)?),
+        None => None,
+    };
+    let (mut kustomization, action) = find_or_generate(tree, dir, filter.as_ref())?;
+    if let Some(filter) = &filter {
+        filter.filter_kustomization(tree, dir, &mut kustomization)?;
+    }
     let Value::Object(map) = &mut kustomization else {
         return Err(RenderError::Field {
             file: kustomization_path(dir),
@@ -198,7 +205,11 @@ pub fn is_local_relative(path: &str) -> bool {
     !path.starts_with('/') && !lower.trim_start_matches("file://").starts_with('/')
 }
 
-fn find_or_generate(tree: &dyn FileTree, dir: &str) -> Result<(Value, Action), RenderError> {
+fn find_or_generate(
+    tree: &dyn FileTree,
+    dir: &str,
+    filter: Option<&BuildFilter>,
+) -> Result<(Value, Action), RenderError> {
     for name in FILE_NAMES {
         let path = if dir.is_empty() {
             name.to_string()
@@ -213,7 +224,7 @@ fn find_or_generate(tree: &dyn FileTree, dir: &str) -> Result<(Value, Action), R
         }
     }
     let mut resources = Vec::new();
-    scan(tree, dir, dir, &mut resources)?;
+    scan(tree, dir, dir, filter, &mut resources)?;
     let kustomization = if resources.is_empty() {
         json!({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": "_placeholder"})
     } else {
@@ -237,6 +248,7 @@ fn scan(
     tree: &dyn FileTree,
     base: &str,
     dir: &str,
+    filter: Option<&BuildFilter>,
     resources: &mut Vec<String>,
 ) -> Result<(), RenderError> {
     for (name, kind) in tree.list(dir)? {
@@ -255,11 +267,14 @@ fn scan(
                 if has_kustomization(tree, &path)? {
                     resources.push(format!("./{relative}"));
                 } else {
-                    scan(tree, base, &path, resources)?;
+                    scan(tree, base, &path, filter, resources)?;
                 }
             }
             EntryKind::File => {
                 if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+                    continue;
+                }
+                if filter.is_some_and(|filter| filter.ignores_scanned_file(&path)) {
                     continue;
                 }
                 let bytes = tree.read(&path)?;
@@ -295,4 +310,73 @@ fn check_manifests(bytes: &[u8], path: &str) -> Result<(), RenderError> {
         }
     }
     Ok(())
+}
+
+/// `flux build`'s filtering: `.sourceignore` files under the built directory and extra
+/// patterns, both anchored at it, over Flux's default exclusions.
+struct BuildFilter {
+    patterns: Vec<crate::source::ignore::Pattern>,
+    domain: Vec<String>,
+}
+
+impl BuildFilter {
+    fn load(tree: &dyn FileTree, dir: &str, extra: &[String]) -> Result<Self, RenderError> {
+        let domain: Vec<String> = dir
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut patterns = crate::source::ignore::load_ignore_files(tree, dir)?;
+        patterns.extend(crate::source::ignore::read_patterns(
+            &extra.join("\n"),
+            &domain,
+        ));
+        Ok(Self { patterns, domain })
+    }
+
+    fn matcher(&self) -> crate::source::ignore::Matcher {
+        crate::source::ignore::Matcher::with_defaults(self.patterns.clone(), &self.domain)
+    }
+
+    /// The scan consults the rules only when there are some, as Flux does.
+    fn ignores_scanned_file(&self, path: &str) -> bool {
+        !self.patterns.is_empty() && self.matcher().is_ignored(path, false)
+    }
+
+    /// Drops ignored entries of `resources`, `components` and `crds` (URLs stay).
+    fn filter_kustomization(
+        &self,
+        tree: &dyn FileTree,
+        dir: &str,
+        kustomization: &mut Value,
+    ) -> Result<(), RenderError> {
+        let matcher = self.matcher();
+        for field in ["resources", "components", "crds"] {
+            let Some(Value::Array(entries)) = kustomization.get_mut(field) else {
+                continue;
+            };
+            let mut kept = Vec::new();
+            for entry in entries.drain(..) {
+                let Some(reference) = entry.as_str() else {
+                    kept.push(entry);
+                    continue;
+                };
+                if field != "crds" && reference.contains("://") {
+                    kept.push(entry);
+                    continue;
+                }
+                let path = tree::join(dir, reference)?;
+                let kind =
+                    tree.entry(&path)?
+                        .ok_or_else(|| crate::render::tree::TreeError::NotFound {
+                            path: path.clone(),
+                        })?;
+                if !matcher.is_ignored(&path, kind == EntryKind::Dir) {
+                    kept.push(entry);
+                }
+            }
+            *entries = kept;
+        }
+        Ok(())
+    }
 }

@@ -65,6 +65,10 @@ pub struct FluxOverrides {
     pub owner: Option<(String, String)>,
     /// `None` when the Kustomization has no `postBuild`.
     pub substitution: Option<Substitution>,
+    /// `flux build`'s ignore handling: when set, `.sourceignore` files under the built
+    /// directory and these extra patterns filter what the render reads (the controller does
+    /// not: its artifact was filtered when it was fetched).
+    pub build_ignore: Option<Vec<String>>,
 }
 
 /// One render request: a path inside an artifact, the Kustomization's overrides, and the
@@ -113,6 +117,15 @@ pub fn render(request: &RenderRequest<'_>) -> Result<Rendered, RenderError> {
         .into_iter()
         .map(|resource| resource.object)
         .collect();
+    // kustomize-controller refuses objects it could not apply or prune by identity.
+    for object in &objects {
+        let id = super::resource::ResId::of(object);
+        if id.version.is_empty() || id.kind.is_empty() || id.name.is_empty() {
+            return Err(RenderError::IncompleteObject {
+                object: id.to_string(),
+            });
+        }
+    }
     if let Some(substitution) = &request.overrides.substitution {
         objects = substitute::apply(objects, request.variables, substitution)?;
     }
