@@ -116,7 +116,7 @@ pub fn build_with(
         })?;
         sort::sort(&mut resources, &order);
     }
-    finish_metadata(&mut resources, &build_metadata);
+    finish_metadata(&mut resources, &build_metadata, dir);
     Ok(Built {
         resources,
         warnings: builder.warnings,
@@ -495,10 +495,12 @@ impl Builder<'_> {
                         field,
                         message: error.to_string(),
                     })?;
-                absorb(&mut accumulated.resources, generated, file, field)?;
+                absorb(&mut accumulated.resources, generated, file, field, None)?;
             }
         }
-        for config in self.plugin_configs(dir, file, &kustomization.generators, "generators")? {
+        for (config, config_file) in
+            self.plugin_configs(dir, file, &kustomization.generators, "generators")?
+        {
             let (kind, value) =
                 plugins::generator_args(&config).map_err(|error| RenderError::Field {
                     file: file.to_string(),
@@ -526,7 +528,16 @@ impl Builder<'_> {
                         message: error.to_string(),
                     }
                 })?;
-            absorb(&mut accumulated.resources, generated, file, "generators")?;
+            absorb(
+                &mut accumulated.resources,
+                generated,
+                &config_file,
+                "generators",
+                config
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )?;
         }
         Ok(())
     }
@@ -650,7 +661,9 @@ impl Builder<'_> {
                 }
             })?;
         }
-        for config in self.plugin_configs(dir, file, &kustomization.transformers, "transformers")? {
+        for (config, _) in
+            self.plugin_configs(dir, file, &kustomization.transformers, "transformers")?
+        {
             self.run_transformer_plugin(dir, file, &config, &mut accumulated.resources)?;
         }
         Ok(())
@@ -750,7 +763,7 @@ impl Builder<'_> {
         file: &str,
         entries: &[String],
         field: &'static str,
-    ) -> Result<Vec<Value>, RenderError> {
+    ) -> Result<Vec<(Value, String)>, RenderError> {
         let mut configs = Vec::new();
         for entry in entries {
             let path = tree::join(dir, entry).ok();
@@ -763,7 +776,9 @@ impl Builder<'_> {
                     let (path, bytes) = self.read_file(dir, entry)?;
                     configs.extend(
                         yaml::parse_resources(&bytes, &path)
-                            .map_err(|error| RenderError::Yaml(error.to_string()))?,
+                            .map_err(|error| RenderError::Yaml(error.to_string()))?
+                            .into_iter()
+                            .map(|config| (config, path.clone())),
                     );
                 }
                 Some(EntryKind::Dir) => {
@@ -778,7 +793,12 @@ impl Builder<'_> {
                         &[],
                         &mut inner,
                     )?;
-                    configs.extend(inner.resources.into_iter().map(|resource| resource.object));
+                    configs.extend(
+                        inner
+                            .resources
+                            .into_iter()
+                            .map(|resource| (resource.object, plugin_file.clone())),
+                    );
                 }
                 None => {
                     let parsed = yaml::parse_resources(entry.as_bytes(), file)
@@ -794,7 +814,7 @@ impl Builder<'_> {
                             ),
                         });
                     }
-                    configs.extend(parsed);
+                    configs.extend(parsed.into_iter().map(|config| (config, file.to_string())));
                 }
             }
         }
@@ -934,6 +954,7 @@ fn absorb(
     generated: generators::Generated,
     file: &str,
     field: &'static str,
+    plugin_name: Option<String>,
 ) -> Result<(), RenderError> {
     let id = ResId::of(&generated.object);
     let existing = resources
@@ -943,6 +964,7 @@ fn absorb(
         (generators::Behavior::Create, None) => {
             let mut resource = Resource::new(generated.object, None);
             resource.needs_hash = generated.needs_hash;
+            resource.generated_by = Some(generated_by(file, &id, plugin_name));
             resources.push(resource);
             Ok(())
         }
@@ -965,11 +987,29 @@ fn absorb(
                         message: error.to_string(),
                     }
                 })?;
+            // A replaced object is the new generator's; a merged one stays the old one's.
+            if generated.behavior == generators::Behavior::Replace {
+                resources[index].generated_by = Some(generated_by(file, &id, plugin_name));
+                resources[index].origin = None;
+            }
             resources[index].object = merged;
             resources[index].needs_hash =
                 generators::merged_needs_hash(resources[index].needs_hash, &generated);
             Ok(())
         }
+    }
+}
+
+fn generated_by(file: &str, id: &ResId, name: Option<String>) -> super::resource::GeneratedBy {
+    super::resource::GeneratedBy {
+        file: file.to_string(),
+        kind: if id.kind == "Secret" {
+            "SecretGenerator"
+        } else {
+            "ConfigMapGenerator"
+        }
+        .to_string(),
+        name,
     }
 }
 
@@ -990,7 +1030,7 @@ fn add_hashes(resources: &mut [Resource]) -> Result<(), RenderError> {
 
 /// The last touches: the managed-by label, origin annotations when asked, annotations as
 /// strings (kustomize re-sets the map as strings), and no internal annotations.
-fn finish_metadata(resources: &mut [Resource], build_metadata: &[String]) {
+fn finish_metadata(resources: &mut [Resource], build_metadata: &[String], top_dir: &str) {
     let origin = build_metadata
         .iter()
         .any(|entry| entry == "originAnnotations");
@@ -1005,15 +1045,25 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String]) {
                 Value::String("kustomize-(devel)".into()),
             );
         }
+        let origin_text = match (&resource.origin, &resource.generated_by) {
+            (Some(path), _) => Some(format!("path: {}\n", tree::relative(top_dir, path))),
+            (None, Some(by)) => Some(format!(
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n{}",
+                tree::relative(top_dir, &by.file),
+                by.kind,
+                by.name
+                    .as_ref()
+                    .map(|name| format!("  name: {name}\n"))
+                    .unwrap_or_default()
+            )),
+            (None, None) => None,
+        };
         if origin
-            && let Some(path) = resource.origin.clone()
+            && let Some(text) = origin_text
             && let Some(annotations) =
                 super::resource::map_at(&mut resource.object, &["metadata", "annotations"])
         {
-            annotations.insert(
-                "config.kubernetes.io/origin".into(),
-                Value::String(format!("path: {path}\n")),
-            );
+            annotations.insert("config.kubernetes.io/origin".into(), Value::String(text));
         }
         if let Some(Value::Object(annotations)) =
             resource.object.pointer_mut("/metadata/annotations")

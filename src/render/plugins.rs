@@ -247,7 +247,10 @@ pub fn generator_args(
     args.remove("apiVersion");
     args.remove("kind");
     let metadata = args.remove("metadata").unwrap_or(Value::Null);
-    args.insert("name".into(), Value::String(name));
+    // A generator's own `name` wins; the config's metadata.name is the fallback.
+    if !args.contains_key("name") {
+        args.insert("name".into(), Value::String(name));
+    }
     if let Some(namespace) = metadata.get("namespace").and_then(Value::as_str) {
         args.insert("namespace".into(), Value::String(namespace.to_string()));
     }

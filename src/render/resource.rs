@@ -128,6 +128,19 @@ pub struct Resource {
     pub suffixes: Vec<String>,
     /// Vars that read this object.
     pub var_names: Vec<String>,
+    /// For generated objects: which generator made it, for origin annotations.
+    pub generated_by: Option<GeneratedBy>,
+}
+
+/// The generator behind a generated object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedBy {
+    /// The kustomization file that configured it (tree path).
+    pub file: String,
+    /// The built-in plugin kind (`ConfigMapGenerator`, `SecretGenerator`).
+    pub kind: String,
+    /// The plugin config's `metadata.name`, for `generators:` entries.
+    pub name: Option<String>,
 }
 
 impl Resource {
@@ -141,6 +154,7 @@ impl Resource {
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             var_names: Vec::new(),
+            generated_by: None,
         }
     }
 

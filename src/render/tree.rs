@@ -97,6 +97,16 @@ pub fn is_within(dir: &str, path: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The path of tree path `to` as written from directory `from` (`../base/x.yaml`).
+pub fn relative(from: &str, to: &str) -> String {
+    let from: Vec<&str> = from.split('/').filter(|s| !s.is_empty()).collect();
+    let to: Vec<&str> = to.split('/').filter(|s| !s.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    parts.join("/")
+}
+
 /// The directory part of a tree path (`""` for a top-level entry).
 pub fn parent(path: &str) -> &str {
     path.rfind('/').map_or("", |index| &path[..index])
@@ -271,6 +281,16 @@ mod tests {
             join("a", "/etc/passwd"),
             Err(PathError::Absolute { .. })
         ));
+    }
+
+    #[test]
+    fn relative_paths_climb_with_dots() {
+        assert_eq!(
+            relative("prod", "base/namespace.yaml"),
+            "../base/namespace.yaml"
+        );
+        assert_eq!(relative("prod", "prod/service.yaml"), "service.yaml");
+        assert_eq!(relative("", "a/b.yaml"), "a/b.yaml");
     }
 
     #[test]

@@ -198,9 +198,11 @@ fn options() -> granit_parser::Options {
 /// Parses the first document of `text`; `None` when there is none (empty input, only
 /// comments). Lines in positions are shifted by `first_line`.
 ///
-/// libyaml accepts `\'` in double-quoted scalars, which YAML 1.2 and this parser do not: when
-/// the parser stops on such a scalar, the escape is rewritten as `\x27` and parsing starts
-/// again, at most [`MAX_REPAIRS`] times. Columns reported later on the same line then shift.
+/// libyaml accepts two things YAML 1.2 and this parser do not: `\'` in double-quoted
+/// scalars, and a plain `-` directly followed by `,`, `]` or `}` in a flow collection. When
+/// the parser stops on one of them, the text is rewritten to an equivalent this parser
+/// reads (`\x27`, `'-'`) and parsing starts again, at most [`MAX_REPAIRS`] times. Columns
+/// reported later on the same line then shift.
 pub(super) fn first_document(
     text: &str,
     first_line: usize,
@@ -215,9 +217,13 @@ pub(super) fn first_document(
     };
     for _ in 0..=MAX_REPAIRS {
         match parse_first(&text, first_line, origin) {
-            Err(Failure::Repairable(offset)) => match repair_single_quote_escapes(&text, offset) {
+            Err(Failure::Escape(offset)) => match repair_single_quote_escapes(&text, offset) {
                 Some(repaired) => text = std::borrow::Cow::Owned(repaired),
                 None => return Err(Failure::error_at(&text, offset, first_line, origin)),
+            },
+            Err(Failure::Dash(offset, error)) => match repair_flow_dash(&text, offset) {
+                Some(repaired) => text = std::borrow::Cow::Owned(repaired),
+                None => return Err(error),
             },
             Err(Failure::Fatal(error)) => return Err(error),
             Ok(doc) => return Ok(doc),
@@ -227,19 +233,22 @@ pub(super) fn first_document(
         origin,
         None,
         Problem::Syntax(format!(
-            "more than {MAX_REPAIRS} double-quoted scalars use the \\' escape"
+            "more than {MAX_REPAIRS} places use libyaml-only syntax (\\' escapes, a bare - in a flow collection)"
         )),
     ))
 }
 
-/// How many double-quoted scalars with `\'` escapes one document may contain.
+/// How many places with libyaml-only syntax one document may contain: each costs a parse.
 const MAX_REPAIRS: usize = 64;
 
 /// Why a parse stopped.
 enum Failure {
     /// The parser found an unknown escape in the double-quoted scalar starting at this byte
     /// offset; it may be libyaml's `\'`.
-    Repairable(usize),
+    Escape(usize),
+    /// The parser refused a plain scalar starting with `-` at this byte offset in a flow
+    /// collection; libyaml reads `-` followed by `,`, `]` or `}` as the string "-".
+    Dash(usize, YamlError),
     Fatal(YamlError),
 }
 
@@ -255,6 +264,16 @@ impl Failure {
             ),
         )
     }
+}
+
+/// Quotes the `-` at `offset` when a flow indicator that ends the scalar follows it.
+fn repair_flow_dash(text: &str, offset: usize) -> Option<String> {
+    let rest = text.get(offset..)?;
+    let mut chars = rest.chars();
+    if chars.next() != Some('-') || !matches!(chars.next(), Some(',' | ']' | '}')) {
+        return None;
+    }
+    Some(format!("{}'-'{}", &text[..offset], &rest[1..]))
 }
 
 /// Rewrites every `\'` of the double-quoted scalar whose opening quote is at `offset`;
@@ -330,8 +349,9 @@ fn parse_first(text: &str, first_line: usize, origin: &str) -> Result<Option<Doc
             Err(error) => {
                 let offset = error.marker().byte_offset();
                 return Err(match (error.kind(), offset) {
-                    (ErrorKind::UnknownQuotedScalarEscape, Some(offset)) => {
-                        Failure::Repairable(offset)
+                    (ErrorKind::UnknownQuotedScalarEscape, Some(offset)) => Failure::Escape(offset),
+                    (ErrorKind::PlainScalarStartsWithDashFlowIndicator, Some(offset)) => {
+                        Failure::Dash(offset, builder.scan_error(&error))
                     }
                     _ => Failure::Fatal(builder.scan_error(&error)),
                 });
@@ -359,6 +379,19 @@ fn parse_first(text: &str, first_line: usize, origin: &str) -> Result<Option<Doc
                             ))
                         })?;
                     }
+                }
+                // libyaml (YAML 1.1) ends a plain scalar at `?` inside a flow collection
+                // and then reads `?` as a key indicator, which cannot follow a scalar.
+                if style == ScalarStyle::Plain
+                    && value.get(1..).is_some_and(|rest| rest.contains('?'))
+                    && builder.in_flow()
+                {
+                    let message = "found '?' in a plain scalar inside a flow collection (libyaml ends the scalar there); quote the value";
+                    return Err(Failure::Fatal(YamlError::parse(
+                        origin,
+                        Some(position),
+                        Problem::Syntax(message.to_string()),
+                    )));
                 }
                 let style = match style {
                     ScalarStyle::Plain => Style::Plain,
@@ -493,6 +526,16 @@ impl<'a> Builder<'a> {
         {
             node.anchor = Some(name.to_string());
         }
+    }
+
+    /// Whether the next node is inside a flow collection.
+    fn in_flow(&self) -> bool {
+        self.open.iter().any(|&(id, _)| {
+            matches!(
+                self.nodes.get(id).map(|n| &n.kind),
+                Some(NodeKind::Sequence { flow: true, .. } | NodeKind::Mapping { flow: true, .. })
+            )
+        })
     }
 
     fn open(&mut self, kind: NodeKind, position: Position, anchor: usize) -> Result<(), YamlError> {
