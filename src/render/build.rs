@@ -501,6 +501,21 @@ impl Builder<'_> {
         for (config, config_file) in
             self.plugin_configs(dir, file, &kustomization.generators, "generators")?
         {
+            if config.get("kind").and_then(Value::as_str) == Some("IAMPolicyGenerator") {
+                let account = plugins::iam_policy_service_account(&config).map_err(|error| {
+                    RenderError::Field {
+                        file: file.to_string(),
+                        field: "generators",
+                        message: error.to_string(),
+                    }
+                })?;
+                append(
+                    &mut accumulated.resources,
+                    Resource::new(account, None),
+                    file,
+                )?;
+                continue;
+            }
             let (kind, value) =
                 plugins::generator_args(&config).map_err(|error| RenderError::Field {
                     file: file.to_string(),
@@ -559,6 +574,9 @@ impl Builder<'_> {
             let (origin, text) = self.inline_or_file(dir, entry)?;
             patching::apply_legacy_strategic_merge(resources, &text, &origin)?;
         }
+        if !kustomization.patches_strategic_merge.is_empty() {
+            mark(resources, file, "PatchStrategicMergeTransformer", None);
+        }
         for entry in &kustomization.patches {
             let (origin, text) = match (&entry.path, &entry.patch) {
                 (Some(path), None) => {
@@ -581,16 +599,24 @@ impl Builder<'_> {
                 entry.target.as_ref(),
                 entry.options.as_ref(),
             )?;
+            mark(resources, file, "PatchTransformer", None);
         }
         if !kustomization.namespace.is_empty() {
             transform::set_namespace(resources, &kustomization.namespace)
                 .map_err(transform_error)?;
+            mark(resources, file, "NamespaceTransformer", None);
         }
         transform::add_prefix_suffix(
             resources,
             &kustomization.name_prefix,
             &kustomization.name_suffix,
         );
+        if !kustomization.name_prefix.is_empty() {
+            mark(resources, file, "PrefixTransformer", None);
+        }
+        if !kustomization.name_suffix.is_empty() {
+            mark(resources, file, "SuffixTransformer", None);
+        }
         for entry in &kustomization.labels {
             transform::apply_label_entry(
                 resources,
@@ -602,16 +628,19 @@ impl Builder<'_> {
                 },
             )
             .map_err(transform_error)?;
+            mark(resources, file, "LabelTransformer", None);
         }
         if let Some(labels) = &kustomization.common_labels {
             let mut specs = fieldspec::common_labels();
             specs.extend_from_slice(&config.common_labels);
             transform::set_pairs(resources, labels, &specs);
+            mark(resources, file, "LabelTransformer", None);
         }
         if let Some(annotations) = &kustomization.common_annotations {
             let mut specs = fieldspec::common_annotations();
             specs.extend_from_slice(&config.common_annotations);
             transform::set_pairs(resources, annotations, &specs);
+            mark(resources, file, "AnnotationsTransformer", None);
         }
         for entry in &kustomization.patches_json6902 {
             let (origin, text) = match (&entry.path, &entry.patch) {
@@ -629,13 +658,16 @@ impl Builder<'_> {
                 }
             };
             patching::apply_json6902_entry(resources, &text, &origin, entry.target.as_ref())?;
+            mark(resources, file, "PatchJson6902Transformer", None);
         }
         for entry in &kustomization.replicas {
             transform::apply_replicas(resources, entry, &config.replicas)
                 .map_err(transform_error)?;
+            mark(resources, file, "ReplicaCountTransformer", None);
         }
         for entry in &kustomization.images {
             transform::apply_image(resources, entry, &config.images);
+            mark(resources, file, "ImageTagTransformer", None);
         }
         if !kustomization.replacements.is_empty() {
             let mut replacements = Vec::new();
@@ -660,11 +692,14 @@ impl Builder<'_> {
                     message,
                 }
             })?;
+            mark(resources, file, "ReplacementTransformer", None);
         }
-        for (config, _) in
+        for (config, config_file) in
             self.plugin_configs(dir, file, &kustomization.transformers, "transformers")?
         {
             self.run_transformer_plugin(dir, file, &config, &mut accumulated.resources)?;
+            let (kind, name) = plugins::describe(&config);
+            mark(&mut accumulated.resources, &config_file, &kind, Some(name));
         }
         Ok(())
     }
@@ -1000,6 +1035,18 @@ fn absorb(
     }
 }
 
+/// Records, on every resource of the level, that a transformer ran (kustomize annotates
+/// them all, touched or not).
+fn mark(resources: &mut [Resource], file: &str, kind: &str, name: Option<String>) {
+    for resource in resources.iter_mut() {
+        resource.transformations.push(super::resource::GeneratedBy {
+            file: file.to_string(),
+            kind: kind.to_string(),
+            name: name.clone(),
+        });
+    }
+}
+
 fn generated_by(file: &str, id: &ResId, name: Option<String>) -> super::resource::GeneratedBy {
     super::resource::GeneratedBy {
         file: file.to_string(),
@@ -1035,6 +1082,9 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String], top_di
         .iter()
         .any(|entry| entry == "originAnnotations");
     let managed_by = build_metadata.iter().any(|entry| entry == "managedByLabel");
+    let transformations = build_metadata
+        .iter()
+        .any(|entry| entry == "transformerAnnotations");
     for resource in resources.iter_mut() {
         if managed_by
             && let Some(labels) =
@@ -1064,6 +1114,28 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String], top_di
                 super::resource::map_at(&mut resource.object, &["metadata", "annotations"])
         {
             annotations.insert("config.kubernetes.io/origin".into(), Value::String(text));
+        }
+        if transformations && !resource.transformations.is_empty() {
+            let text: String = resource
+                .transformations
+                .iter()
+                .map(|by| {
+                    format!(
+                        "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {}\n{}",
+                        tree::relative(top_dir, &by.file),
+                        by.kind,
+                        by.name.as_ref().map(|name| format!("    name: {name}\n")).unwrap_or_default()
+                    )
+                })
+                .collect();
+            if let Some(annotations) =
+                super::resource::map_at(&mut resource.object, &["metadata", "annotations"])
+            {
+                annotations.insert(
+                    "alpha.config.kubernetes.io/transformations".into(),
+                    Value::String(text),
+                );
+            }
         }
         if let Some(Value::Object(annotations)) =
             resource.object.pointer_mut("/metadata/annotations")

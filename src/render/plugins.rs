@@ -256,3 +256,43 @@ pub fn generator_args(
     }
     Ok((generated, Value::Object(args)))
 }
+
+/// The `IAMPolicyGenerator` built-in (GKE workload identity): a ServiceAccount annotated
+/// with the Google service account it acts as.
+pub fn iam_policy_service_account(config: &Value) -> Result<Value, PluginError> {
+    let (kind, _) = describe(config);
+    let invalid = |message: &str| PluginError::Invalid {
+        kind: kind.clone(),
+        message: message.to_string(),
+    };
+    let cloud = config
+        .get("cloud")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if cloud != "gke" {
+        return Err(invalid("only cloud: gke is supported"));
+    }
+    let text = |pointer: &str| {
+        config
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let name = text("/kubernetesService/name");
+    let account = text("/serviceAccount/name");
+    let project = text("/serviceAccount/projectId");
+    if name.is_empty() || account.is_empty() || project.is_empty() {
+        return Err(invalid(
+            "kubernetesService.name, serviceAccount.name and serviceAccount.projectId are required",
+        ));
+    }
+    let mut metadata = serde_json::json!({
+        "name": name,
+        "annotations": {"iam.gke.io/gcp-service-account": format!("{account}@{project}.iam.gserviceaccount.com")},
+    });
+    let namespace = text("/kubernetesService/namespace");
+    if !namespace.is_empty() {
+        metadata["namespace"] = Value::String(namespace.to_string());
+    }
+    Ok(serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}))
+}

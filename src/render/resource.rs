@@ -130,9 +130,12 @@ pub struct Resource {
     pub var_names: Vec<String>,
     /// For generated objects: which generator made it, for origin annotations.
     pub generated_by: Option<GeneratedBy>,
+    /// The transformers that ran over it, in order, for transformer annotations.
+    pub transformations: Vec<GeneratedBy>,
 }
 
-/// The generator behind a generated object.
+/// A built-in plugin configured in a kustomization: a generator behind a generated object,
+/// or a transformer that ran over one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedBy {
     /// The kustomization file that configured it (tree path).
@@ -155,6 +158,7 @@ impl Resource {
             suffixes: Vec::new(),
             var_names: Vec::new(),
             generated_by: None,
+            transformations: Vec::new(),
         }
     }
 

@@ -701,7 +701,7 @@ impl Walker<'_> {
                 // NaN is never equal to itself, so every NaN key is its own.
                 Decoded::Scalar(Scalar::Float(f)) if f.is_nan() => GoKey::NaN(entries.len()),
                 // +0 and -0 are the same key in Go.
-                Decoded::Scalar(Scalar::Float(f)) if f == 0.0 => GoKey::Float(0.0_f64.to_bits()),
+                Decoded::Scalar(Scalar::Float(0.0)) => GoKey::Float(0.0_f64.to_bits()),
                 Decoded::Scalar(Scalar::Float(f)) => GoKey::Float(f.to_bits()),
                 Decoded::Scalar(Scalar::Bool(b)) => GoKey::Bool(b),
                 Decoded::Scalar(Scalar::Null) => GoKey::Null,

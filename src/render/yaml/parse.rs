@@ -223,7 +223,7 @@ pub(super) fn first_document(
             },
             Err(Failure::Dash(offset, error)) => match repair_flow_dash(&text, offset) {
                 Some(repaired) => text = std::borrow::Cow::Owned(repaired),
-                None => return Err(error),
+                None => return Err(*error),
             },
             Err(Failure::Fatal(error)) => return Err(error),
             Ok(doc) => return Ok(doc),
@@ -248,7 +248,7 @@ enum Failure {
     Escape(usize),
     /// The parser refused a plain scalar starting with `-` at this byte offset in a flow
     /// collection; libyaml reads `-` followed by `,`, `]` or `}` as the string "-".
-    Dash(usize, YamlError),
+    Dash(usize, Box<YamlError>),
     Fatal(YamlError),
 }
 
@@ -351,7 +351,7 @@ fn parse_first(text: &str, first_line: usize, origin: &str) -> Result<Option<Doc
                 return Err(match (error.kind(), offset) {
                     (ErrorKind::UnknownQuotedScalarEscape, Some(offset)) => Failure::Escape(offset),
                     (ErrorKind::PlainScalarStartsWithDashFlowIndicator, Some(offset)) => {
-                        Failure::Dash(offset, builder.scan_error(&error))
+                        Failure::Dash(offset, Box::new(builder.scan_error(&error)))
                     }
                     _ => Failure::Fatal(builder.scan_error(&error)),
                 });

@@ -201,6 +201,32 @@ fn documents_that_kustomize_skips() {
 }
 
 #[test]
+fn libyaml_leniencies_and_strictness() {
+    // libyaml accepts `\'` in double quotes and a bare `-` before a flow indicator.
+    let value = parse_one("a: \"it\\'s\"\nb: [-, x, -]\nc: {k: -}\n");
+    assert_eq!(
+        value,
+        json!({"a": "it's", "b": ["-", "x", "-"], "c": {"k": "-"}})
+    );
+    // ... but ends a plain scalar at `?` in a flow collection, which then fails.
+    let error = parse_error("a: [x?y]\n");
+    assert!(
+        error.starts_with("failed to parse test.yaml:1:5: found '?'"),
+        "{error}"
+    );
+    assert_eq!(parse_one("a: x?y\n"), json!({"a": "x?y"}));
+    // ... and refuses `\/`, which YAML 1.2 allows.
+    assert!(parse_error("a: \"x\\/y\"\n").contains("unknown escape character"));
+    // A raw U+0085 is a line break to libyaml.
+    assert_eq!(parse_one("a: \"x\u{85}y\"\n"), json!({"a": "x y"}));
+    // Folded scalars go through yaml.v3's writer and reader (verified).
+    let value = parse_one("a: >\n  one\n  two\n\n  three\n    more\n  back\n");
+    assert_eq!(value["a"], json!("one two\nthree\n\n  more\nback\n"));
+    let value = parse_one("a: >2\n   lead\n  then\n  more\n");
+    assert_eq!(value["a"], json!(" lead\nthen more\n"));
+}
+
+#[test]
 fn separator_lines_must_be_empty_or_comments() {
     let error = parse_error("a: 1\n--- b: 2\n");
     assert_eq!(
@@ -537,6 +563,18 @@ fn config_files_use_yaml_1_1_rules() {
     );
     assert!(parse_config(b"~: a\n", "k.yaml").is_err());
     assert!(parse_config(b"a: .inf\n", "k.yaml").is_err());
+}
+
+#[test]
+fn config_overwritten_values() {
+    // An overwritten value is decoded (its decoding errors count) but never converted to
+    // JSON (its key and number errors do not).
+    let value = parse_config(b"k: {~: 1, x: .inf}\nk: 2\n", "k.yaml").expect("shadowed");
+    assert_eq!(value, json!({"k": 2}));
+    assert!(parse_config(b"k: !!int abc\nk: 2\n", "k.yaml").is_err());
+    // `1` and `0x1` are the same goyaml.v2 key, so the first is overwritten.
+    let value = parse_config(b"1: {~: x}\n0x1: b\n", "k.yaml").expect("same key");
+    assert_eq!(value, json!({"1": "b"}));
 }
 
 #[test]
