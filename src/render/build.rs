@@ -117,6 +117,15 @@ pub fn build_with(
         sort::sort(&mut resources, &order);
     }
     finish_metadata(&mut resources, &build_metadata, dir);
+    // kustomize fails at print time on text YAML cannot carry (DEL, C1 controls, …).
+    for resource in &resources {
+        let origin = match &resource.origin {
+            Some(file) => format!("{file} ({})", resource.id()),
+            None => resource.id().to_string(),
+        };
+        yaml::check_printable(&resource.object, &origin)
+            .map_err(|error| RenderError::Yaml(error.to_string()))?;
+    }
     Ok(Built {
         resources,
         warnings: builder.warnings,

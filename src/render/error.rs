@@ -25,7 +25,7 @@ pub enum RenderError {
         field: &'static str,
         entry: String,
     },
-    #[error("failed to parse {0}")]
+    #[error("{0}")]
     Yaml(String),
     #[error("{file}: {problem}")]
     Kustomization {

@@ -393,15 +393,28 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
     let mut references = defaults();
     merge(&mut references, parse_config(extra)?);
     let snapshot: Vec<Resource> = resources.to_vec();
+    // Ids and scopes are read once: every referrer looks at every candidate.
+    let known: Vec<(ResId, bool)> = snapshot
+        .iter()
+        .map(|resource| {
+            let id = resource.id();
+            let scoped = cluster_scoped(&id);
+            (id, scoped)
+        })
+        .collect();
     for (index, resource) in resources.iter_mut().enumerate() {
         let original = snapshot[index].original_id();
         let referrer = &snapshot[index];
-        let candidates = candidates_for(referrer, &snapshot)?;
+        let mut candidates: Option<Vec<&Resource>> = None;
         for reference in &references {
             for field in &reference.referrers {
                 if !field.selects(&original) {
                     continue;
                 }
+                if candidates.is_none() {
+                    candidates = Some(candidates_for(index, &snapshot, &known)?);
+                }
+                let candidates = candidates.as_deref().unwrap_or_default();
                 let mut failure = None;
                 visit(
                     &mut resource.object,
@@ -409,7 +422,7 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
                     false,
                     &mut |slot| {
                         if let Err(error) =
-                            set_reference(slot, referrer, reference, field, &candidates)
+                            set_reference(slot, referrer, reference, field, candidates)
                         {
                             failure = Some(error);
                         }
@@ -432,11 +445,13 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
 /// cluster-scoped objects, objects in its namespace, and (for RoleBindings) objects in the
 /// namespaces of its ServiceAccount subjects.
 fn candidates_for<'a>(
-    referrer: &Resource,
+    index: usize,
     all: &'a [Resource],
+    known: &[(ResId, bool)],
 ) -> Result<Vec<&'a Resource>, String> {
-    let referrer_id = referrer.id();
-    if cluster_scoped(&referrer_id) {
+    let referrer = &all[index];
+    let (referrer_id, referrer_scoped) = &known[index];
+    if *referrer_scoped {
         return Ok(all.iter().collect());
     }
     let mut subject_namespaces: Vec<String> = Vec::new();
@@ -458,16 +473,18 @@ fn candidates_for<'a>(
             }
         }
     }
+    let namespace = referrer_id.effective_namespace();
     Ok(all
         .iter()
-        .filter(|candidate| {
-            let id = candidate.id();
-            cluster_scoped(&id)
-                || id.effective_namespace() == referrer_id.effective_namespace()
+        .zip(known)
+        .filter(|(_, (id, scoped))| {
+            *scoped
+                || id.effective_namespace() == namespace
                 || subject_namespaces
                     .iter()
-                    .any(|namespace| namespace == candidate.namespace())
+                    .any(|wanted| *wanted == id.namespace)
         })
+        .map(|(resource, _)| resource)
         .collect())
 }
 

@@ -14,9 +14,16 @@
 //! Must not: know about Kubernetes objects (flattening `List` kinds, metadata checks and
 //! annotation handling belong to the pipeline), or read files itself.
 //!
-//! Hostile input is bounded: nesting deeper than [`MAX_DEPTH`] is an error, alias expansion
-//! may produce at most [`MAX_ALIAS_NODES`] nodes and [`MAX_ALIAS_BYTES`] bytes of text per
-//! file, and nothing recurses deeper than the nesting limit.
+//! Hostile input is bounded: nesting deeper than [`MAX_DEPTH`] (in the source, or in the
+//! value once aliases are expanded) is an error, alias expansion may produce at most
+//! [`MAX_ALIAS_NODES`] nodes and [`MAX_ALIAS_BYTES`] bytes of text per file, and merge keys
+//! may merge maps into maps at most [`MAX_MERGE_DEPTH`] levels deep. Parsing and conversion
+//! use explicit stacks; only printing recurses, once per nesting level.
+//!
+//! Known gaps (differences from kustomize that remain): raw U+2028/U+2029 in the input are
+//! ordinary characters here (YAML 1.2) but line breaks to libyaml; a plain scalar starting
+//! with `?` inside a flow collection; UTF-16 input (libyaml converts it, this module refuses
+//! it as invalid UTF-8).
 
 mod convert;
 mod emit;
@@ -31,7 +38,7 @@ mod unicode_tables;
 
 use serde_json::Value;
 
-pub use convert::{MAX_ALIAS_BYTES, MAX_ALIAS_NODES};
+pub use convert::{MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_MERGE_DEPTH};
 pub use error::{Position, Problem, YamlError};
 pub use parse::MAX_DEPTH;
 
