@@ -480,9 +480,7 @@ fn candidates_for<'a>(
         .filter(|(_, (id, scoped))| {
             *scoped
                 || id.effective_namespace() == namespace
-                || subject_namespaces
-                    .iter()
-                    .any(|wanted| *wanted == id.namespace)
+                || subject_namespaces.contains(&id.namespace)
         })
         .map(|(resource, _)| resource)
         .collect())
