@@ -12,7 +12,7 @@ use super::resource::{ResId, Resource};
 use super::sort::{self, Order};
 use super::transform;
 use super::tree::{self, EntryKind, FileTree};
-use super::{hash, patching, plugins, yaml};
+use super::{hash, openapi, patching, plugins, yaml};
 
 /// How far files may be loaded from a kustomization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -56,9 +56,14 @@ pub fn build_with(
     top: Option<(String, kustomization::Decoded)>,
     options: &BuildOptions,
 ) -> Result<Built, RenderError> {
+    let schema = std::rc::Rc::new(openapi::OpenApi::new());
+    // Every cluster-scope test of this build (namespace, selectors, name references) sees
+    // the schema as the build sets it.
+    let _schema_active = openapi::activate(schema.clone());
     let mut builder = Builder {
         tree,
         options,
+        openapi: schema,
         warnings: Vec::new(),
         chain: Vec::new(),
     };
@@ -69,6 +74,11 @@ pub fn build_with(
         }
         None => builder.load_kustomization(dir)?,
     };
+    builder
+        .openapi
+        .set_from(kustomization.openapi.as_ref(), &file, |path| {
+            builder.read_file(dir, path)
+        })?;
     let build_metadata = kustomization.build_metadata.clone();
     let mut accumulated = Accumulated::default();
     builder.accumulate_target(
@@ -159,6 +169,8 @@ pub struct Config {
 struct Builder<'a> {
     tree: &'a dyn FileTree,
     options: &'a BuildOptions,
+    /// The build's OpenAPI schema (kustomize keeps it global and sets it as it goes).
+    openapi: std::rc::Rc<openapi::OpenApi>,
     warnings: Vec<String>,
     /// Resolved directories being built, outermost first, for cycle detection.
     chain: Vec<String>,
@@ -258,6 +270,10 @@ impl Builder<'_> {
         for entry in &kustomization.components {
             let component_dir = self.directory(dir, file, "components", entry)?;
             let (component_file, component) = self.load_kustomization(&component_dir)?;
+            self.openapi
+                .set_from(component.openapi.as_ref(), &component_file, |path| {
+                    self.read_file(&component_dir, path)
+                })?;
             if component.kind != "Component" {
                 return Err(RenderError::Field {
                     file: file.to_string(),
@@ -354,6 +370,7 @@ impl Builder<'_> {
             Some(EntryKind::File) => {
                 let (path, bytes) = self.read_file(dir, entry)?;
                 let objects = load_objects(&bytes, &path)?;
+                self.openapi.note_objects(&objects);
                 for object in objects {
                     append(
                         &mut accumulated.resources,
@@ -366,6 +383,10 @@ impl Builder<'_> {
             Some(EntryKind::Dir) => {
                 let base_dir = self.directory(dir, file, "resources", entry)?;
                 let (base_file, base) = self.load_kustomization(&base_dir)?;
+                self.openapi
+                    .set_from(base.openapi.as_ref(), &base_file, |path| {
+                        self.read_file(&base_dir, path)
+                    })?;
                 if base.kind == "Component" {
                     return Err(RenderError::Field {
                         file: file.to_string(),
@@ -581,7 +602,7 @@ impl Builder<'_> {
         };
         for entry in &kustomization.patches_strategic_merge {
             let (origin, text) = self.inline_or_file(dir, entry)?;
-            patching::apply_legacy_strategic_merge(resources, &text, &origin)?;
+            patching::apply_legacy_strategic_merge(resources, &text, &origin, &self.openapi)?;
         }
         if !kustomization.patches_strategic_merge.is_empty() {
             mark(resources, file, "PatchStrategicMergeTransformer", None);
@@ -607,6 +628,7 @@ impl Builder<'_> {
                 &origin,
                 entry.target.as_ref(),
                 entry.options.as_ref(),
+                &self.openapi,
             )?;
             mark(resources, file, "PatchTransformer", None);
         }
@@ -754,15 +776,28 @@ impl Builder<'_> {
                     &origin,
                     target.as_ref(),
                     options.as_ref(),
+                    &self.openapi,
                 )
             }
             plugins::TransformerStep::StrategicMerge { paths, inline } => {
                 for path in paths {
                     let (origin, text) = self.inline_or_file(dir, &path)?;
-                    patching::apply_strategic_merge_documents(resources, &text, &origin, None)?;
+                    patching::apply_strategic_merge_documents(
+                        resources,
+                        &text,
+                        &origin,
+                        None,
+                        &self.openapi,
+                    )?;
                 }
                 if !inline.trim().is_empty() {
-                    patching::apply_strategic_merge_documents(resources, &inline, file, None)?;
+                    patching::apply_strategic_merge_documents(
+                        resources,
+                        &inline,
+                        file,
+                        None,
+                        &self.openapi,
+                    )?;
                 }
                 Ok(())
             }
@@ -818,17 +853,21 @@ impl Builder<'_> {
             match kind {
                 Some(EntryKind::File) => {
                     let (path, bytes) = self.read_file(dir, entry)?;
-                    configs.extend(
-                        yaml::parse_resources(&bytes, &path)
-                            .map_err(|error| RenderError::Yaml(error.to_string()))?
-                            .into_iter()
-                            .map(|config| (config, path.clone())),
-                    );
+                    let loaded = yaml::parse_resources(&bytes, &path)
+                        .map_err(|error| RenderError::Yaml(error.to_string()))?;
+                    // kustomize appends plugin configs to an accumulator like resources.
+                    self.openapi.note_objects(&loaded);
+                    configs.extend(loaded.into_iter().map(|config| (config, path.clone())));
                 }
                 Some(EntryKind::Dir) => {
                     let plugin_dir = self.directory(dir, file, field, entry)?;
                     let (plugin_file, plugin_kustomization) =
                         self.load_kustomization(&plugin_dir)?;
+                    self.openapi.set_from(
+                        plugin_kustomization.openapi.as_ref(),
+                        &plugin_file,
+                        |path| self.read_file(&plugin_dir, path),
+                    )?;
                     let mut inner = Accumulated::default();
                     self.accumulate_target(
                         &plugin_dir,
@@ -858,6 +897,7 @@ impl Builder<'_> {
                             ),
                         });
                     }
+                    self.openapi.note_objects(&parsed);
                     configs.extend(parsed.into_iter().map(|config| (config, file.to_string())));
                 }
             }

@@ -17,6 +17,7 @@ pub mod generators;
 pub mod hash;
 pub mod kustomization;
 pub mod nameref;
+pub mod openapi;
 pub mod patch;
 pub mod patching;
 pub mod plugins;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::error::RenderError;
 use super::kustomization::PatchOptions;
+use super::openapi::OpenApi;
 use super::patch::selector::{self, CompiledSelector, Selector, SelectorInput};
 use super::patch::smp::{self, Identity, MergeOutcome};
 use super::patch::{PatchError, json6902};
@@ -70,14 +71,16 @@ fn merge_into(
     options: Option<&PatchOptions>,
     origin: &str,
     field: &'static str,
+    openapi: &OpenApi,
 ) -> Result<bool, RenderError> {
     let resource = &resources[index];
     let identity = Identity::of(&resource.object);
-    let outcome = smp::strategic_merge(
+    let outcome = smp::strategic_merge_with(
         &resource.object,
         patch,
         resource.api_version(),
         resource.kind(),
+        openapi.merge_schemas(),
     )
     .map_err(|error| {
         patch_error(
@@ -106,16 +109,18 @@ fn merge_into(
 }
 
 /// Strategic-merge documents without a target: each applies to the one resource whose
-/// current or earlier id equals the document's.
+/// current or earlier id equals the document's. Merge keys come from the build's schema
+/// (`openapi`).
 pub fn apply_strategic_merge_documents(
     resources: &mut Vec<Resource>,
     text: &str,
     origin: &str,
     options: Option<&PatchOptions>,
+    openapi: &OpenApi,
 ) -> Result<(), RenderError> {
     let documents = yaml::parse_resources(text.as_bytes(), origin)
         .map_err(|error| RenderError::Yaml(error.to_string()))?;
-    merge_documents(resources, documents, origin, options)
+    merge_documents(resources, documents, origin, options, openapi)
 }
 
 /// `patchesStrategicMerge` loads its patches as resources, whose labels and annotations are
@@ -124,6 +129,7 @@ pub fn apply_legacy_strategic_merge(
     resources: &mut Vec<Resource>,
     text: &str,
     origin: &str,
+    openapi: &OpenApi,
 ) -> Result<(), RenderError> {
     let mut documents = yaml::parse_resources(text.as_bytes(), origin)
         .map_err(|error| RenderError::Yaml(error.to_string()))?;
@@ -140,7 +146,7 @@ pub fn apply_legacy_strategic_merge(
             }
         }
     }
-    merge_documents(resources, documents, origin, None)
+    merge_documents(resources, documents, origin, None, openapi)
 }
 
 fn merge_documents(
@@ -148,6 +154,7 @@ fn merge_documents(
     documents: Vec<Value>,
     origin: &str,
     options: Option<&PatchOptions>,
+    openapi: &OpenApi,
 ) -> Result<(), RenderError> {
     for document in documents {
         let wanted = ResId::of(&document);
@@ -173,6 +180,7 @@ fn merge_documents(
                     options,
                     origin,
                     "patchesStrategicMerge",
+                    openapi,
                 )?;
             }
             _ => {
@@ -239,12 +247,13 @@ pub fn apply_patch_entry(
     origin: &str,
     target: Option<&Value>,
     options: Option<&PatchOptions>,
+    openapi: &OpenApi,
 ) -> Result<(), RenderError> {
     let body = classify(text, origin)?;
     match (body, target) {
         (PatchBody::StrategicMerge(documents), None) => {
             let joined = yaml::to_yaml_stream(&documents);
-            apply_strategic_merge_documents(resources, &joined, origin, options)
+            apply_strategic_merge_documents(resources, &joined, origin, options, openapi)
         }
         (PatchBody::StrategicMerge(documents), Some(target)) => {
             if documents.len() != 1 {
@@ -269,7 +278,9 @@ pub fn apply_patch_entry(
                             Value::String(resources[index].api_version().to_string()),
                         );
                     }
-                    if !merge_into(resources, index, &patch, options, origin, "patches")? {
+                    if !merge_into(
+                        resources, index, &patch, options, origin, "patches", openapi,
+                    )? {
                         continue;
                     }
                 }

@@ -126,6 +126,8 @@ impl ControlPlane {
         let kubeconfig_yaml = render_kubeconfig(&self.server_url, &pki.ca_pem, &token)?;
         pki::write_secret(&self.kubeconfig, &kubeconfig_yaml)?;
 
+        // Connection errors while the port is still closed would only be logged as noise.
+        self.wait_for_port("kube-apiserver", apiserver_port)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

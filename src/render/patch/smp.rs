@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::PatchError;
-use super::schema::SchemaNode;
+use super::schema::{ResourceSchema, SchemaSet};
 
 /// The result of merging a patch into a resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,16 +49,32 @@ pub fn strategic_merge(
     api_version: &str,
     kind: &str,
 ) -> Result<MergeOutcome, PatchError> {
+    strategic_merge_with(target, patch, api_version, kind, SchemaSet::builtin())
+}
+
+/// [`strategic_merge`] with merge keys and strategies looked up in `schemas`: the built-in
+/// schema, or the built-in one combined with a kustomization's `openapi:` document.
+pub fn strategic_merge_with(
+    target: &Value,
+    patch: &Value,
+    api_version: &str,
+    kind: &str,
+    schemas: SchemaSet<'_>,
+) -> Result<MergeOutcome, PatchError> {
     if !target.is_object() {
         return Err(PatchError::NotAMap { what: "target" });
     }
     if !patch.is_object() {
         return Err(PatchError::NotAMap { what: "document" });
     }
-    let mut tree = Tree::default();
+    let mut tree = Tree {
+        nodes: Vec::new(),
+        schemas,
+    };
     let dest = tree.insert(target);
     let origin = tree.insert(patch);
-    let schema = SchemaNode::for_type(api_version, kind)
+    let schema = schemas
+        .for_type(api_version, kind)
         .or_else(|| tree.schema_from_meta(&[None, Some(origin)]));
     let mut path = Vec::new();
     match tree.walk([Some(dest), Some(origin)], schema, &mut path)? {
@@ -190,12 +206,14 @@ impl Walked {
 /// Deeper documents than this are refused when converting back (a guard, not a kyaml rule).
 const MAX_DEPTH: usize = 1000;
 
-#[derive(Debug, Default)]
-struct Tree {
+#[derive(Debug)]
+struct Tree<'s> {
     nodes: Vec<Node>,
+    /// Where types named by `apiVersion` and `kind` are looked up.
+    schemas: SchemaSet<'s>,
 }
 
-impl Tree {
+impl<'s> Tree<'s> {
     fn push(&mut self, node: Node) -> Id {
         self.nodes.push(node);
         self.nodes.len() - 1
@@ -345,7 +363,7 @@ impl Tree {
 
     /// The schema kyaml's `Walker.GetSchema` finds for nodes the parent schema says nothing
     /// about: the type named by a source's own `apiVersion` and `kind`, dest first.
-    fn schema_from_meta(&self, sources: &[Src; 2]) -> Option<SchemaNode> {
+    fn schema_from_meta(&self, sources: &[Src; 2]) -> Option<ResourceSchema<'s>> {
         sources.iter().flatten().find_map(|&id| {
             let meta = |name: &str| {
                 self.field(id, name)
@@ -357,7 +375,7 @@ impl Tree {
             if api_version.is_empty() || kind.is_empty() {
                 return None;
             }
-            SchemaNode::for_type(&api_version, &kind)
+            self.schemas.for_type(&api_version, &kind)
         })
     }
 
@@ -365,7 +383,7 @@ impl Tree {
     fn walk(
         &mut self,
         sources: [Src; 2],
-        schema: Option<SchemaNode>,
+        schema: Option<ResourceSchema<'s>>,
         path: &mut Vec<String>,
     ) -> Result<Option<Walked>, PatchError> {
         let schema = schema.or_else(|| self.schema_from_meta(&sources));
@@ -399,7 +417,7 @@ impl Tree {
     fn walk_map(
         &mut self,
         mut sources: [Src; 2],
-        schema: Option<SchemaNode>,
+        schema: Option<ResourceSchema<'s>>,
         path: &mut Vec<String>,
     ) -> Result<Option<Walked>, PatchError> {
         let Some(dest) = self.visit_map(sources, path)? else {
@@ -562,7 +580,7 @@ impl Tree {
     fn walk_associative(
         &mut self,
         mut sources: [Src; 2],
-        schema: SchemaNode,
+        schema: ResourceSchema<'s>,
         path: &mut Vec<String>,
     ) -> Result<Option<Walked>, PatchError> {
         let [dest, origin] = sources;
@@ -639,7 +657,7 @@ impl Tree {
         mut values_list: Vec<Vec<String>>,
         keys: &[String],
         dest: Id,
-        schema: SchemaNode,
+        schema: ResourceSchema<'s>,
         path: &mut Vec<String>,
     ) -> Result<Option<Walked>, PatchError> {
         let items = self.push(Node::Seq(Vec::new()));
@@ -1271,6 +1289,55 @@ mod tests {
         assert_eq!(
             merge(&target, &patch)["spec"]["metrics"],
             json!([{"type": "Pods", "pods": {}}])
+        );
+    }
+
+    #[test]
+    fn custom_schemas_give_custom_resources_merge_keys() {
+        use super::super::custom::CustomSchema;
+        use super::super::schema::Precedence;
+
+        let schema = CustomSchema::from_document(
+            json!({"definitions": {"Widget": {
+                "properties": {"spec": {"properties": {"items": {
+                    "type": "array",
+                    "items": {"type": "object"},
+                    "x-kubernetes-patch-strategy": "merge",
+                    "x-kubernetes-patch-merge-key": "name"
+                }}}},
+                "x-kubernetes-group-version-kind":
+                    [{"group": "example.com", "version": "v1", "kind": "Widget"}]
+            }}}),
+            "schema.json",
+        )
+        .expect("valid");
+        let widget = |items: Value| {
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+                "spec": {"items": items}})
+        };
+        let target = widget(json!([{"name": "a", "v": 1}, {"name": "b", "v": 2}]));
+        let patch = widget(json!([{"name": "b", "v": 3}, {"name": "c"}]));
+        let merged = |precedence| {
+            let schemas = SchemaSet::with_custom(&schema, precedence);
+            match strategic_merge_with(&target, &patch, "example.com/v1", "Widget", schemas) {
+                Ok(MergeOutcome::Merged(value)) => value,
+                other => panic!("expected a merged resource, got {other:?}"),
+            }
+        };
+        // Prepended in patch order, then the target's remaining elements.
+        let expected = widget(json!([{"name": "b", "v": 3}, {"name": "c"}, {"name": "a", "v": 1}]));
+        assert_eq!(merged(Precedence::CustomOnly), expected);
+        assert_eq!(merged(Precedence::BuiltinOverCustom), expected);
+        // The same custom schema hides the built-in one when it is the only one loaded.
+        let target = pod_spec(json!({"containers": [{"name": "a"}, {"name": "b"}]}));
+        let patch = pod_spec(json!({"containers": [{"name": "b", "image": "new"}]}));
+        let schemas = SchemaSet::with_custom(&schema, Precedence::CustomOnly);
+        let merged = strategic_merge_with(&target, &patch, "apps/v1", "Deployment", schemas);
+        assert_eq!(
+            merged,
+            Ok(MergeOutcome::Merged(pod_spec(
+                json!({"containers": [{"name": "b", "image": "new"}]})
+            )))
         );
     }
 
