@@ -605,7 +605,13 @@ impl Builder<'_> {
             patching::apply_legacy_strategic_merge(resources, &text, &origin, &self.openapi)?;
         }
         if !kustomization.patches_strategic_merge.is_empty() {
-            mark(resources, file, "PatchStrategicMergeTransformer", None);
+            mark(
+                resources,
+                file,
+                "PatchStrategicMergeTransformer",
+                None,
+                None,
+            );
         }
         for entry in &kustomization.patches {
             let (origin, text) = match (&entry.path, &entry.patch) {
@@ -630,12 +636,12 @@ impl Builder<'_> {
                 entry.options.as_ref(),
                 &self.openapi,
             )?;
-            mark(resources, file, "PatchTransformer", None);
+            mark(resources, file, "PatchTransformer", None, None);
         }
         if !kustomization.namespace.is_empty() {
             transform::set_namespace(resources, &kustomization.namespace)
                 .map_err(transform_error)?;
-            mark(resources, file, "NamespaceTransformer", None);
+            mark(resources, file, "NamespaceTransformer", None, None);
         }
         transform::add_prefix_suffix(
             resources,
@@ -643,10 +649,10 @@ impl Builder<'_> {
             &kustomization.name_suffix,
         );
         if !kustomization.name_prefix.is_empty() {
-            mark(resources, file, "PrefixTransformer", None);
+            mark(resources, file, "PrefixTransformer", None, None);
         }
         if !kustomization.name_suffix.is_empty() {
-            mark(resources, file, "SuffixTransformer", None);
+            mark(resources, file, "SuffixTransformer", None, None);
         }
         for entry in &kustomization.labels {
             transform::apply_label_entry(
@@ -659,19 +665,19 @@ impl Builder<'_> {
                 },
             )
             .map_err(transform_error)?;
-            mark(resources, file, "LabelTransformer", None);
+            mark(resources, file, "LabelTransformer", None, None);
         }
         if let Some(labels) = &kustomization.common_labels {
             let mut specs = fieldspec::common_labels();
             specs.extend_from_slice(&config.common_labels);
             transform::set_pairs(resources, labels, &specs);
-            mark(resources, file, "LabelTransformer", None);
+            mark(resources, file, "LabelTransformer", None, None);
         }
         if let Some(annotations) = &kustomization.common_annotations {
             let mut specs = fieldspec::common_annotations();
             specs.extend_from_slice(&config.common_annotations);
             transform::set_pairs(resources, annotations, &specs);
-            mark(resources, file, "AnnotationsTransformer", None);
+            mark(resources, file, "AnnotationsTransformer", None, None);
         }
         for entry in &kustomization.patches_json6902 {
             let (origin, text) = match (&entry.path, &entry.patch) {
@@ -689,16 +695,16 @@ impl Builder<'_> {
                 }
             };
             patching::apply_json6902_entry(resources, &text, &origin, entry.target.as_ref())?;
-            mark(resources, file, "PatchJson6902Transformer", None);
+            mark(resources, file, "PatchJson6902Transformer", None, None);
         }
         for entry in &kustomization.replicas {
             transform::apply_replicas(resources, entry, &config.replicas)
                 .map_err(transform_error)?;
-            mark(resources, file, "ReplicaCountTransformer", None);
+            mark(resources, file, "ReplicaCountTransformer", None, None);
         }
         for entry in &kustomization.images {
             transform::apply_image(resources, entry, &config.images);
-            mark(resources, file, "ImageTagTransformer", None);
+            mark(resources, file, "ImageTagTransformer", None, None);
         }
         if !kustomization.replacements.is_empty() {
             let mut replacements = Vec::new();
@@ -723,14 +729,24 @@ impl Builder<'_> {
                     message,
                 }
             })?;
-            mark(resources, file, "ReplacementTransformer", None);
+            mark(resources, file, "ReplacementTransformer", None, None);
         }
         for (config, config_file) in
             self.plugin_configs(dir, file, &kustomization.transformers, "transformers")?
         {
             self.run_transformer_plugin(dir, file, &config, &mut accumulated.resources)?;
             let (kind, name) = plugins::describe(&config);
-            mark(&mut accumulated.resources, &config_file, &kind, Some(name));
+            let namespace = config
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            mark(
+                &mut accumulated.resources,
+                &config_file,
+                &kind,
+                Some(name),
+                namespace,
+            );
         }
         Ok(())
     }
@@ -1084,20 +1100,40 @@ fn absorb(
     }
 }
 
+/// The `name`/`namespace` lines of a plugin's `configuredBy`, at `indent`.
+fn plugin_identity(by: &super::resource::GeneratedBy, indent: &str) -> String {
+    let mut text = String::new();
+    if let Some(name) = &by.name {
+        text.push_str(&format!("{indent}name: {name}\n"));
+    }
+    if let Some(namespace) = &by.namespace {
+        text.push_str(&format!("{indent}namespace: {namespace}\n"));
+    }
+    text
+}
+
 /// Records, on every resource of the level, that a transformer ran (kustomize annotates
 /// them all, touched or not).
-fn mark(resources: &mut [Resource], file: &str, kind: &str, name: Option<String>) {
+fn mark(
+    resources: &mut [Resource],
+    file: &str,
+    kind: &str,
+    name: Option<String>,
+    namespace: Option<String>,
+) {
     for resource in resources.iter_mut() {
         resource.transformations.push(super::resource::GeneratedBy {
             file: file.to_string(),
             kind: kind.to_string(),
             name: name.clone(),
+            namespace: namespace.clone(),
         });
     }
 }
 
 fn generated_by(file: &str, id: &ResId, name: Option<String>) -> super::resource::GeneratedBy {
     super::resource::GeneratedBy {
+        namespace: None,
         file: file.to_string(),
         kind: if id.kind == "Secret" {
             "SecretGenerator"
@@ -1150,10 +1186,7 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String], top_di
                 "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n{}",
                 tree::relative(top_dir, &by.file),
                 by.kind,
-                by.name
-                    .as_ref()
-                    .map(|name| format!("  name: {name}\n"))
-                    .unwrap_or_default()
+                plugin_identity(by, "  ")
             )),
             (None, None) => None,
         };
@@ -1173,7 +1206,7 @@ fn finish_metadata(resources: &mut [Resource], build_metadata: &[String], top_di
                         "- configuredIn: {}\n  configuredBy:\n    apiVersion: builtin\n    kind: {}\n{}",
                         tree::relative(top_dir, &by.file),
                         by.kind,
-                        by.name.as_ref().map(|name| format!("    name: {name}\n")).unwrap_or_default()
+                        plugin_identity(by, "    ")
                     )
                 })
                 .collect();

@@ -247,6 +247,19 @@ pub fn generator_args(
     args.remove("apiVersion");
     args.remove("kind");
     let metadata = args.remove("metadata").unwrap_or(Value::Null);
+    // Plugin configs are decoded leniently: fields the generator does not know are ignored.
+    const KNOWN: [&str; 9] = [
+        "name",
+        "namespace",
+        "behavior",
+        "literals",
+        "files",
+        "envs",
+        "env",
+        "type",
+        "options",
+    ];
+    args.retain(|key, _| KNOWN.contains(&key.as_str()));
     // A generator's own `name` wins; the config's metadata.name is the fallback.
     if !args.contains_key("name") {
         args.insert("name".into(), Value::String(name));

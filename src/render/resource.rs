@@ -142,8 +142,10 @@ pub struct GeneratedBy {
     pub file: String,
     /// The built-in plugin kind (`ConfigMapGenerator`, `SecretGenerator`).
     pub kind: String,
-    /// The plugin config's `metadata.name`, for `generators:` entries.
+    /// The plugin config's `metadata.name` and `metadata.namespace`, for `generators:` and
+    /// `transformers:` entries.
     pub name: Option<String>,
+    pub namespace: Option<String>,
 }
 
 impl Resource {
