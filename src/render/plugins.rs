@@ -174,7 +174,19 @@ pub fn transform(
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            transform::set_namespace(resources, namespace).map_err(|error| {
+            let subjects = match config.get("setRoleBindingSubjects").and_then(Value::as_str) {
+                Some("allServiceAccounts") => transform::SubjectMode::AllServiceAccounts,
+                Some("none") => transform::SubjectMode::None,
+                _ => transform::SubjectMode::DefaultOnly,
+            };
+            let options = transform::NamespaceOptions {
+                unset_only: config
+                    .get("unsetOnly")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                subjects,
+            };
+            transform::set_namespace_with(resources, namespace, &options).map_err(|error| {
                 PluginError::Invalid {
                     kind,
                     message: error.to_string(),

@@ -26,14 +26,54 @@ pub enum TransformError {
 /// `namespace:`: moves every namespaced object into `namespace`, renames `v1` Namespace
 /// objects to it, and fills in the namespace of `default` subjects of role bindings.
 pub fn set_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), TransformError> {
+    set_namespace_with(resources, namespace, &NamespaceOptions::default())
+}
+
+/// Which role-binding subjects the namespace transformer fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubjectMode {
+    /// Subjects named `default`, of any kind (the kustomization field's behaviour).
+    #[default]
+    DefaultOnly,
+    /// Every ServiceAccount subject.
+    AllServiceAccounts,
+    /// None.
+    None,
+}
+
+/// The `NamespaceTransformer` plugin's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NamespaceOptions {
+    /// Only fill namespaces that are empty.
+    pub unset_only: bool,
+    pub subjects: SubjectMode,
+}
+
+/// The namespace transformer with the plugin's options.
+pub fn set_namespace_with(
+    resources: &mut [Resource],
+    namespace: &str,
+    options: &NamespaceOptions,
+) -> Result<(), TransformError> {
+    let fill = |slot: &mut serde_json::Map<String, Value>, key: &str| {
+        let empty = slot
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if !options.unset_only || empty {
+            slot.insert(key.into(), Value::String(namespace.into()));
+        }
+    };
     for resource in resources.iter_mut() {
         resource.remember_id();
         let api_version = resource.api_version().to_string();
         let kind = resource.kind().to_string();
-        if !is_cluster_scoped(&api_version, &kind) {
+        if !is_cluster_scoped(&api_version, &kind)
+            && (!options.unset_only || resource.namespace().is_empty())
+        {
             resource.set_namespace(namespace);
         }
-        if kind == "Namespace" && api_version == "v1" {
+        if kind == "Namespace" && api_version == "v1" && !options.unset_only {
             resource.set_name(namespace);
         }
         let (group, _) = split_api_version(&api_version);
@@ -41,7 +81,7 @@ pub fn set_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), 
             && kind == "APIService"
             && let Some(service) = map_at(&mut resource.object, &["spec", "service"])
         {
-            service.insert("namespace".into(), Value::String(namespace.into()));
+            fill(service, "namespace");
         }
         if kind == "CustomResourceDefinition"
             && let Some(service) = resource
@@ -50,7 +90,7 @@ pub fn set_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), 
                 .and_then(Value::as_object_mut)
             && service.contains_key("namespace")
         {
-            service.insert("namespace".into(), Value::String(namespace.into()));
+            fill(service, "namespace");
         }
         if group == "rbac.authorization.k8s.io"
             && (kind == "RoleBinding" || kind == "ClusterRoleBinding")
@@ -60,8 +100,17 @@ pub fn set_namespace(resources: &mut [Resource], namespace: &str) -> Result<(), 
                 .and_then(Value::as_array_mut)
         {
             for subject in subjects.iter_mut().filter_map(Value::as_object_mut) {
-                if subject.get("name").and_then(Value::as_str) == Some("default") {
-                    subject.insert("namespace".into(), Value::String(namespace.into()));
+                let selected = match options.subjects {
+                    SubjectMode::DefaultOnly => {
+                        subject.get("name").and_then(Value::as_str) == Some("default")
+                    }
+                    SubjectMode::AllServiceAccounts => {
+                        subject.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                    }
+                    SubjectMode::None => false,
+                };
+                if selected {
+                    fill(subject, "namespace");
                 }
             }
         }
