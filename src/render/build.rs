@@ -614,20 +614,14 @@ impl Builder<'_> {
             );
         }
         for entry in &kustomization.patches {
-            let (origin, text) = match (&entry.path, &entry.patch) {
-                (Some(path), None) => {
-                    let (path, bytes) = self.read_file(dir, path)?;
-                    (path.clone(), text_of(bytes, &path)?)
-                }
-                (None, Some(patch)) => (file.to_string(), patch.clone()),
-                _ => {
-                    return Err(RenderError::Field {
-                        file: file.to_string(),
-                        field: "patches",
-                        message: "each entry needs exactly one of 'path' and 'patch'".into(),
-                    });
-                }
-            };
+            let (origin, text) = self.patch_source(
+                dir,
+                file,
+                entry.path.as_deref(),
+                entry.patch.as_deref(),
+                false,
+                "patches",
+            )?;
             patching::apply_patch_entry(
                 resources,
                 &text,
@@ -680,20 +674,14 @@ impl Builder<'_> {
             mark(resources, file, "AnnotationsTransformer", None, None);
         }
         for entry in &kustomization.patches_json6902 {
-            let (origin, text) = match (&entry.path, &entry.patch) {
-                (Some(path), _) => {
-                    let (path, bytes) = self.read_file(dir, path)?;
-                    (path.clone(), text_of(bytes, &path)?)
-                }
-                (None, Some(patch)) => (file.to_string(), patch.clone()),
-                (None, None) => {
-                    return Err(RenderError::Field {
-                        file: file.to_string(),
-                        field: "patchesJson6902",
-                        message: "each entry needs 'path' or 'patch'".into(),
-                    });
-                }
-            };
+            let (origin, text) = self.patch_source(
+                dir,
+                file,
+                entry.path.as_deref(),
+                entry.patch.as_deref(),
+                true,
+                "patchesJson6902",
+            )?;
             patching::apply_json6902_entry(resources, &text, &origin, entry.target.as_ref())?;
             mark(resources, file, "PatchJson6902Transformer", None, None);
         }
@@ -771,21 +759,14 @@ impl Builder<'_> {
                 target,
                 options,
             } => {
-                let (origin, text) = match (path, patch) {
-                    (Some(path), None) => {
-                        let (path, bytes) = self.read_file(dir, &path)?;
-                        (path.clone(), text_of(bytes, &path)?)
-                    }
-                    (None, Some(patch)) => (file.to_string(), patch),
-                    _ => {
-                        return Err(RenderError::Field {
-                            file: file.to_string(),
-                            field: "transformers",
-                            message: "PatchTransformer needs exactly one of 'path' and 'patch'"
-                                .into(),
-                        });
-                    }
-                };
+                let (origin, text) = self.patch_source(
+                    dir,
+                    file,
+                    path.as_deref(),
+                    patch.as_deref(),
+                    false,
+                    "transformers",
+                )?;
                 patching::apply_patch_entry(
                     resources,
                     &text,
@@ -822,20 +803,14 @@ impl Builder<'_> {
                 path,
                 inline,
             } => {
-                let (origin, text) = match (path, inline) {
-                    (Some(path), _) => {
-                        let (path, bytes) = self.read_file(dir, &path)?;
-                        (path.clone(), text_of(bytes, &path)?)
-                    }
-                    (None, Some(text)) => (file.to_string(), text),
-                    (None, None) => {
-                        return Err(RenderError::Field {
-                            file: file.to_string(),
-                            field: "transformers",
-                            message: "PatchJson6902Transformer needs 'path' or 'jsonOp'".into(),
-                        });
-                    }
-                };
+                let (origin, text) = self.patch_source(
+                    dir,
+                    file,
+                    path.as_deref(),
+                    inline.as_deref(),
+                    true,
+                    "transformers",
+                )?;
                 patching::apply_json6902_entry(resources, &text, &origin, target.as_ref())
             }
             plugins::TransformerStep::Replacements(replacements) => {
@@ -919,6 +894,38 @@ impl Builder<'_> {
             }
         }
         Ok(configs)
+    }
+
+    /// The text of a patch given as a file (`path`, read from `dir`) or inline, with the file
+    /// it came from. `path_wins` says whether both may be given (the file is used, as for
+    /// JSON 6902 patches); otherwise exactly one is required.
+    fn patch_source(
+        &self,
+        dir: &str,
+        file: &str,
+        path: Option<&str>,
+        inline: Option<&str>,
+        path_wins: bool,
+        field: &'static str,
+    ) -> Result<(String, String), RenderError> {
+        match (path, inline) {
+            (Some(_), Some(_)) if !path_wins => Err(RenderError::Field {
+                file: file.to_string(),
+                field,
+                message: "each patch needs exactly one of 'path' and 'patch'".into(),
+            }),
+            (Some(path), _) => {
+                let (path, bytes) = self.read_file(dir, path)?;
+                let text = text_of(bytes, &path)?;
+                Ok((path, text))
+            }
+            (None, Some(text)) => Ok((file.to_string(), text.to_string())),
+            (None, None) => Err(RenderError::Field {
+                file: file.to_string(),
+                field,
+                message: "each patch needs a 'path' or an inline patch".into(),
+            }),
+        }
     }
 
     /// A `patchesStrategicMerge` entry is a file path, or inline YAML when it is not one.
