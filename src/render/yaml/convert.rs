@@ -266,13 +266,31 @@ impl Walker<'_> {
                 Some((child, place))
             });
             let (key, value) = match next {
-                Some((child, place)) => match self.start(child, place)? {
-                    Started::Done(key, value) => (key, value),
-                    Started::Open(frame) => {
-                        stack.push(frame);
-                        continue;
+                Some((child, place)) => {
+                    let node = child.node;
+                    // kustomize keeps annotations as the text that was written (`1.50`
+                    // stays "1.50"), because it reads them back as a string map.
+                    let annotation = self.schema == Schema::V3
+                        && stack.len() == 3
+                        && stack[1].key.as_deref() == Some("metadata")
+                        && stack[2].key.as_deref() == Some("annotations");
+                    match self.start(child, place)? {
+                        Started::Done(key, value) if annotation => {
+                            let value = match value {
+                                Value::Number(_) | Value::Bool(_) => {
+                                    Value::String(self.scalar_text(self.target(node)).to_string())
+                                }
+                                other => other,
+                            };
+                            (key, value)
+                        }
+                        Started::Done(key, value) => (key, value),
+                        Started::Open(frame) => {
+                            stack.push(frame);
+                            continue;
+                        }
                     }
-                },
+                }
                 None => {
                     let Some(frame) = stack.pop() else {
                         return Ok(Value::Null);
