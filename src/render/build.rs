@@ -66,6 +66,7 @@ pub fn build_with(
         openapi: schema,
         warnings: Vec::new(),
         chain: Vec::new(),
+        track_transformations: false,
     };
     let (file, kustomization) = match top {
         Some((file, decoded)) => {
@@ -80,6 +81,9 @@ pub fn build_with(
             builder.read_file(dir, path)
         })?;
     let build_metadata = kustomization.build_metadata.clone();
+    builder.track_transformations = build_metadata
+        .iter()
+        .any(|entry| entry == "transformerAnnotations");
     let mut accumulated = Accumulated::default();
     builder.accumulate_target(
         dir,
@@ -174,6 +178,9 @@ struct Builder<'a> {
     warnings: Vec<String>,
     /// Resolved directories being built, outermost first, for cycle detection.
     chain: Vec<String>,
+    /// Whether the top kustomization asks for transformer annotations; recording which
+    /// transformers ran is wasted work otherwise.
+    track_transformations: bool,
 }
 
 impl Builder<'_> {
@@ -605,7 +612,7 @@ impl Builder<'_> {
             patching::apply_legacy_strategic_merge(resources, &text, &origin, &self.openapi)?;
         }
         if !kustomization.patches_strategic_merge.is_empty() {
-            mark(
+            self.mark(
                 resources,
                 file,
                 "PatchStrategicMergeTransformer",
@@ -630,12 +637,12 @@ impl Builder<'_> {
                 entry.options.as_ref(),
                 &self.openapi,
             )?;
-            mark(resources, file, "PatchTransformer", None, None);
+            self.mark(resources, file, "PatchTransformer", None, None);
         }
         if !kustomization.namespace.is_empty() {
             transform::set_namespace(resources, &kustomization.namespace)
                 .map_err(transform_error)?;
-            mark(resources, file, "NamespaceTransformer", None, None);
+            self.mark(resources, file, "NamespaceTransformer", None, None);
         }
         transform::add_prefix_suffix(
             resources,
@@ -643,10 +650,10 @@ impl Builder<'_> {
             &kustomization.name_suffix,
         );
         if !kustomization.name_prefix.is_empty() {
-            mark(resources, file, "PrefixTransformer", None, None);
+            self.mark(resources, file, "PrefixTransformer", None, None);
         }
         if !kustomization.name_suffix.is_empty() {
-            mark(resources, file, "SuffixTransformer", None, None);
+            self.mark(resources, file, "SuffixTransformer", None, None);
         }
         for entry in &kustomization.labels {
             transform::apply_label_entry(
@@ -659,19 +666,19 @@ impl Builder<'_> {
                 },
             )
             .map_err(transform_error)?;
-            mark(resources, file, "LabelTransformer", None, None);
+            self.mark(resources, file, "LabelTransformer", None, None);
         }
         if let Some(labels) = &kustomization.common_labels {
             let mut specs = fieldspec::common_labels();
             specs.extend_from_slice(&config.common_labels);
             transform::set_pairs(resources, labels, &specs);
-            mark(resources, file, "LabelTransformer", None, None);
+            self.mark(resources, file, "LabelTransformer", None, None);
         }
         if let Some(annotations) = &kustomization.common_annotations {
             let mut specs = fieldspec::common_annotations();
             specs.extend_from_slice(&config.common_annotations);
             transform::set_pairs(resources, annotations, &specs);
-            mark(resources, file, "AnnotationsTransformer", None, None);
+            self.mark(resources, file, "AnnotationsTransformer", None, None);
         }
         for entry in &kustomization.patches_json6902 {
             let (origin, text) = self.patch_source(
@@ -683,16 +690,16 @@ impl Builder<'_> {
                 "patchesJson6902",
             )?;
             patching::apply_json6902_entry(resources, &text, &origin, entry.target.as_ref())?;
-            mark(resources, file, "PatchJson6902Transformer", None, None);
+            self.mark(resources, file, "PatchJson6902Transformer", None, None);
         }
         for entry in &kustomization.replicas {
             transform::apply_replicas(resources, entry, &config.replicas)
                 .map_err(transform_error)?;
-            mark(resources, file, "ReplicaCountTransformer", None, None);
+            self.mark(resources, file, "ReplicaCountTransformer", None, None);
         }
         for entry in &kustomization.images {
             transform::apply_image(resources, entry, &config.images);
-            mark(resources, file, "ImageTagTransformer", None, None);
+            self.mark(resources, file, "ImageTagTransformer", None, None);
         }
         if !kustomization.replacements.is_empty() {
             let mut replacements = Vec::new();
@@ -717,7 +724,7 @@ impl Builder<'_> {
                     message,
                 }
             })?;
-            mark(resources, file, "ReplacementTransformer", None, None);
+            self.mark(resources, file, "ReplacementTransformer", None, None);
         }
         for (config, config_file) in
             self.plugin_configs(dir, file, &kustomization.transformers, "transformers")?
@@ -728,7 +735,7 @@ impl Builder<'_> {
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .map(str::to_string);
-            mark(
+            self.mark(
                 &mut accumulated.resources,
                 &config_file,
                 &kind,
@@ -1119,25 +1126,6 @@ fn plugin_identity(by: &super::resource::GeneratedBy, indent: &str) -> String {
     text
 }
 
-/// Records, on every resource of the level, that a transformer ran (kustomize annotates
-/// them all, touched or not).
-fn mark(
-    resources: &mut [Resource],
-    file: &str,
-    kind: &str,
-    name: Option<String>,
-    namespace: Option<String>,
-) {
-    for resource in resources.iter_mut() {
-        resource.transformations.push(super::resource::GeneratedBy {
-            file: file.to_string(),
-            kind: kind.to_string(),
-            name: name.clone(),
-            namespace: namespace.clone(),
-        });
-    }
-}
-
 fn generated_by(file: &str, id: &ResId, name: Option<String>) -> super::resource::GeneratedBy {
     super::resource::GeneratedBy {
         namespace: None,
@@ -1280,4 +1268,29 @@ pub fn is_remote(entry: &str) -> bool {
         || entry.starts_with("gitlab.com/")
         || entry.starts_with("bitbucket.org/")
         || entry.contains("?ref=")
+}
+
+impl Builder<'_> {
+    /// Records, on every resource of the level, that a transformer ran (kustomize annotates
+    /// them all, touched or not).
+    fn mark(
+        &self,
+        resources: &mut [Resource],
+        file: &str,
+        kind: &str,
+        name: Option<String>,
+        namespace: Option<String>,
+    ) {
+        if !self.track_transformations {
+            return;
+        }
+        for resource in resources.iter_mut() {
+            resource.transformations.push(super::resource::GeneratedBy {
+                file: file.to_string(),
+                kind: kind.to_string(),
+                name: name.clone(),
+                namespace: namespace.clone(),
+            });
+        }
+    }
 }
