@@ -378,13 +378,13 @@ impl Builder<'_> {
                 let (path, bytes) = self.read_file(dir, entry)?;
                 let objects = load_objects(&bytes, &path)?;
                 self.openapi.note_objects(&objects);
-                for object in objects {
-                    append(
-                        &mut accumulated.resources,
-                        Resource::new(object, Some(path.clone())),
-                        &path,
-                    )?;
-                }
+                append_all(
+                    &mut accumulated.resources,
+                    objects
+                        .into_iter()
+                        .map(|object| Resource::new(object, Some(path.clone()))),
+                    &path,
+                )?;
                 Ok(())
             }
             Some(EntryKind::Dir) => {
@@ -406,9 +406,7 @@ impl Builder<'_> {
                 }
                 let mut inner = Accumulated::default();
                 self.accumulate_target(&base_dir, &base_file, &base, build_metadata, &mut inner)?;
-                for resource in inner.resources {
-                    append(&mut accumulated.resources, resource, &base_file)?;
-                }
+                append_all(&mut accumulated.resources, inner.resources, &base_file)?;
                 for var in inner.vars {
                     super::vars::merge(&mut accumulated.vars, var).map_err(|message| {
                         RenderError::Field {
@@ -546,9 +544,9 @@ impl Builder<'_> {
                         message: error.to_string(),
                     }
                 })?;
-                append(
+                append_all(
                     &mut accumulated.resources,
-                    Resource::new(account, None),
+                    [Resource::new(account, None)],
                     file,
                 )?;
                 continue;
@@ -1045,19 +1043,32 @@ fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
     Ok(objects)
 }
 
-fn append(
+/// Appends resources, refusing any whose id (group, version, kind, name and effective
+/// namespace) is already present. The existing ids are read once per call, not once per
+/// appended resource.
+fn append_all(
     resources: &mut Vec<Resource>,
-    resource: Resource,
+    new: impl IntoIterator<Item = Resource>,
     file: &str,
 ) -> Result<(), RenderError> {
-    let id = resource.id();
-    if resources.iter().any(|existing| existing.id().same_as(&id)) {
-        return Err(RenderError::DuplicateId {
-            file: file.to_string(),
-            id: id.to_string(),
-        });
+    let key = |id: ResId| ResId {
+        namespace: id.effective_namespace().to_string(),
+        ..id
+    };
+    let mut seen: std::collections::HashSet<ResId> = resources
+        .iter()
+        .map(|resource| key(resource.id()))
+        .collect();
+    for resource in new {
+        let id = resource.id();
+        if !seen.insert(key(id.clone())) {
+            return Err(RenderError::DuplicateId {
+                file: file.to_string(),
+                id: id.to_string(),
+            });
+        }
+        resources.push(resource);
     }
-    resources.push(resource);
     Ok(())
 }
 
