@@ -2,6 +2,8 @@
 //! steps it runs once at the top (hash suffixes, name references, vars, dropping local
 //! config, ordering, build metadata).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::error::RenderError;
@@ -269,8 +271,9 @@ impl Builder<'_> {
         build_metadata: &[String],
         accumulated: &mut Accumulated,
     ) -> Result<(), RenderError> {
+        let mut seen = identity_keys(&accumulated.resources);
         for entry in kustomization.resources.iter().flatten() {
-            self.accumulate_resource(dir, file, entry, build_metadata, accumulated)?;
+            self.accumulate_resource(dir, file, entry, build_metadata, accumulated, &mut seen)?;
         }
         self.merge_configurations(dir, kustomization, &mut accumulated.config)?;
         self.run_generators(dir, file, kustomization, accumulated)?;
@@ -367,6 +370,7 @@ impl Builder<'_> {
         entry: &str,
         build_metadata: &[String],
         accumulated: &mut Accumulated,
+        seen: &mut HashSet<ResId>,
     ) -> Result<(), RenderError> {
         let path = tree::join(dir, entry);
         let kind = match &path {
@@ -380,6 +384,7 @@ impl Builder<'_> {
                 self.openapi.note_objects(&objects);
                 append_all(
                     &mut accumulated.resources,
+                    seen,
                     objects
                         .into_iter()
                         .map(|object| Resource::new(object, Some(path.clone()))),
@@ -406,7 +411,12 @@ impl Builder<'_> {
                 }
                 let mut inner = Accumulated::default();
                 self.accumulate_target(&base_dir, &base_file, &base, build_metadata, &mut inner)?;
-                append_all(&mut accumulated.resources, inner.resources, &base_file)?;
+                append_all(
+                    &mut accumulated.resources,
+                    seen,
+                    inner.resources,
+                    &base_file,
+                )?;
                 for var in inner.vars {
                     super::vars::merge(&mut accumulated.vars, var).map_err(|message| {
                         RenderError::Field {
@@ -544,8 +554,10 @@ impl Builder<'_> {
                         message: error.to_string(),
                     }
                 })?;
+                let mut seen = identity_keys(&accumulated.resources);
                 append_all(
                     &mut accumulated.resources,
+                    &mut seen,
                     [Resource::new(account, None)],
                     file,
                 )?;
@@ -1046,22 +1058,25 @@ fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
 /// Appends resources, refusing any whose id (group, version, kind, name and effective
 /// namespace) is already present. The existing ids are read once per call, not once per
 /// appended resource.
+/// The identity keys of `resources`, for [`append_all`] to check new ones against.
+fn identity_keys(resources: &[Resource]) -> HashSet<ResId> {
+    resources
+        .iter()
+        .map(|resource| resource.id().identity_key())
+        .collect()
+}
+
+/// Appends `new`, refusing an id already present; `seen` holds the identity keys of
+/// `resources` and is kept up to date, so a long `resources:` list costs linear time.
 fn append_all(
     resources: &mut Vec<Resource>,
+    seen: &mut HashSet<ResId>,
     new: impl IntoIterator<Item = Resource>,
     file: &str,
 ) -> Result<(), RenderError> {
-    let key = |id: ResId| ResId {
-        namespace: id.effective_namespace().to_string(),
-        ..id
-    };
-    let mut seen: std::collections::HashSet<ResId> = resources
-        .iter()
-        .map(|resource| key(resource.id()))
-        .collect();
     for resource in new {
         let id = resource.id();
-        if !seen.insert(key(id.clone())) {
+        if !seen.insert(id.identity_key()) {
             return Err(RenderError::DuplicateId {
                 file: file.to_string(),
                 id: id.to_string(),
@@ -1084,7 +1099,7 @@ fn absorb(
     let id = ResId::of(&generated.object);
     let existing = resources
         .iter()
-        .position(|resource| resource.all_ids().iter().any(|known| known.same_as(&id)));
+        .position(|resource| resource.answers_to(&id));
     match (generated.behavior, existing) {
         (generators::Behavior::Create, None) => {
             let mut resource = Resource::new(generated.object, None);

@@ -25,6 +25,9 @@ fn patch_error(origin: &str, field: &'static str, error: impl std::fmt::Display)
 /// Whether `resource` is selected by `selector`: names and namespaces are matched against
 /// the original and the current ones, as kustomize does.
 pub fn selects(selector: &CompiledSelector, resource: &Resource) -> Result<bool, PatchError> {
+    if !selector.may_match_kind(resource.api_version(), resource.kind()) {
+        return Ok(false);
+    }
     let original = resource.original_id();
     let current = resource.id();
     let scoped = is_cluster_scoped(resource.api_version(), resource.kind());
@@ -161,7 +164,7 @@ fn merge_documents(
         let matches: Vec<usize> = resources
             .iter()
             .enumerate()
-            .filter(|(_, resource)| resource.all_ids().iter().any(|id| id.same_as(&wanted)))
+            .filter(|(_, resource)| resource.answers_to(&wanted))
             .map(|(index, _)| index)
             .collect();
         match matches.as_slice() {

@@ -55,6 +55,15 @@ impl ResId {
             && self.effective_namespace() == other.effective_namespace()
     }
 
+    /// The id with the namespace made effective: equal keys are exactly the ids that are
+    /// [`Self::same_as`] each other, so a hash set of keys finds duplicates.
+    pub fn identity_key(&self) -> ResId {
+        ResId {
+            namespace: self.effective_namespace().to_string(),
+            ..self.clone()
+        }
+    }
+
     /// Same group, version and kind.
     pub fn same_gvk(&self, other: &ResId) -> bool {
         self.group == other.group && self.version == other.version && self.kind == other.kind
@@ -172,6 +181,22 @@ impl Resource {
     /// The id it was loaded with.
     pub fn original_id(&self) -> ResId {
         self.previous.first().cloned().unwrap_or_else(|| self.id())
+    }
+
+    /// Whether `wanted` names this resource, now or under a previous id. Allocation-free:
+    /// patches and generators ask it of every resource in a build.
+    pub fn answers_to(&self, wanted: &ResId) -> bool {
+        self.previous.iter().any(|id| id.same_as(wanted)) || {
+            let (group, version) = split_api_version(self.api_version());
+            group == wanted.group
+                && version == wanted.version
+                && self.kind() == wanted.kind
+                && str_at(&self.object, &["metadata", "name"]) == wanted.name
+                && match str_at(&self.object, &["metadata", "namespace"]) {
+                    "" => "default",
+                    namespace => namespace,
+                } == wanted.effective_namespace()
+        }
     }
 
     /// The current id and every previous one.

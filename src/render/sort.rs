@@ -98,8 +98,56 @@ pub fn sort(resources: &mut [Resource], order: &Order) {
             0
         }
     };
-    resources.sort_by(|a, b| compare(&a.id(), &b.id(), &rank));
+    // Each key is worked out once per resource, not once per comparison: on a large
+    // overlay the comparisons would otherwise dominate the whole build.
+    resources.sort_by_cached_key(|resource| SortKey::new(resource.id(), &rank));
 }
+
+/// What [`compare`] needs of one resource, precomputed.
+struct SortKey {
+    id: ResId,
+    rank: i64,
+    gvk: String,
+    within_gvk: String,
+}
+
+impl SortKey {
+    fn new(id: ResId, rank: &dyn Fn(&str) -> i64) -> Self {
+        let gvk = gvk_string(&id);
+        let namespace = if id.namespace.is_empty() {
+            "~X"
+        } else {
+            &id.namespace
+        };
+        let name = if id.name.is_empty() { "~N" } else { &id.name };
+        Self {
+            rank: rank(&id.kind),
+            within_gvk: format!("{gvk}|{namespace}|{name}"),
+            gvk,
+            id,
+        }
+    }
+}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare(self, other)
+    }
+}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SortKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for SortKey {}
 
 fn gvk_string(id: &ResId) -> String {
     let or = |value: &str, placeholder: &str| {
@@ -117,33 +165,23 @@ fn gvk_string(id: &ResId) -> String {
     )
 }
 
-fn compare(a: &ResId, b: &ResId, rank: &dyn Fn(&str) -> i64) -> Ordering {
-    if !a.same_gvk(b) {
-        let (rank_a, rank_b) = (rank(&a.kind), rank(&b.kind));
-        if rank_a != rank_b {
-            return rank_a.cmp(&rank_b);
+fn compare(a: &SortKey, b: &SortKey) -> Ordering {
+    if !a.id.same_gvk(&b.id) {
+        if a.rank != b.rank {
+            return a.rank.cmp(&b.rank);
         }
-        let ordering = gvk_string(a).cmp(&gvk_string(b));
+        let ordering = a.gvk.cmp(&b.gvk);
         // kustomize's Gvk.IsLessThan reverses the comparison for two Namespaces when either
         // is in the core group.
-        if a.kind == "Namespace"
-            && b.kind == "Namespace"
-            && (a.group.is_empty() || b.group.is_empty())
+        if a.id.kind == "Namespace"
+            && b.id.kind == "Namespace"
+            && (a.id.group.is_empty() || b.id.group.is_empty())
         {
             return ordering.reverse();
         }
         return ordering;
     }
-    let key = |id: &ResId| {
-        let namespace = if id.namespace.is_empty() {
-            "~X"
-        } else {
-            &id.namespace
-        };
-        let name = if id.name.is_empty() { "~N" } else { &id.name };
-        format!("{}|{}|{}", gvk_string(id), namespace, name)
-    };
-    key(a).cmp(&key(b))
+    a.within_gvk.cmp(&b.within_gvk)
 }
 
 #[cfg(test)]

@@ -119,12 +119,10 @@ pub fn set_namespace_with(
 }
 
 fn check_unique(resources: &[Resource]) -> Result<(), TransformError> {
-    for (index, resource) in resources.iter().enumerate() {
+    let mut seen = std::collections::HashSet::with_capacity(resources.len());
+    for resource in resources {
         let id = resource.id();
-        if resources[..index]
-            .iter()
-            .any(|other| other.id().same_as(&id))
-        {
+        if !seen.insert(id.identity_key()) {
             return Err(TransformError::NamespaceConflict { id: id.to_string() });
         }
     }

@@ -8,7 +8,10 @@
 //! Symlinks are the tree's business: it follows them inside the root and refuses targets
 //! outside it.
 
+use std::collections::HashMap;
+use std::fs::Metadata;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// What a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +125,9 @@ pub fn file_name(path: &str) -> &str {
 pub struct DiskTree {
     root: PathBuf,
     max_file_size: u64,
+    /// Real locations of the directories looked up so far, by tree path. Resolving every
+    /// component of every path again (one readlink each) was most of a small build.
+    directories: Arc<Mutex<HashMap<String, Option<PathBuf>>>>,
 }
 
 /// Files larger than this are refused unless the tree is told otherwise (10 MiB).
@@ -135,6 +141,7 @@ impl DiskTree {
         Ok(Self {
             root,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            directories: Arc::default(),
         })
     }
 
@@ -149,8 +156,58 @@ impl DiskTree {
         &self.root
     }
 
-    /// The real location of `path`, which must stay inside the root after symlinks.
-    fn real(&self, path: &str) -> Result<Option<PathBuf>, TreeError> {
+    /// The real location of `path`, which must stay inside the root after symlinks, and
+    /// its metadata (symlinks followed).
+    fn real(&self, path: &str) -> Result<Option<(PathBuf, Metadata)>, TreeError> {
+        let plain = !path.is_empty()
+            && path
+                .split('/')
+                .all(|segment| !matches!(segment, "" | "." | ".."));
+        if plain && let Some(directory) = self.real_directory(parent(path))? {
+            // The parent is real and inside the root: unless the last segment is itself a
+            // symlink, the joined path is the real one.
+            let candidate = directory.join(file_name(path));
+            match std::fs::symlink_metadata(&candidate) {
+                Ok(metadata) if !metadata.file_type().is_symlink() => {
+                    return Ok(Some((candidate, metadata)));
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                _ => {}
+            }
+        }
+        let Some(real) = self.canonical(path)? else {
+            return Ok(None);
+        };
+        let metadata = std::fs::metadata(&real).map_err(|error| io_error(path, &error))?;
+        Ok(Some((real, metadata)))
+    }
+
+    /// [`Self::real`] for a directory, remembered.
+    fn real_directory(&self, path: &str) -> Result<Option<PathBuf>, TreeError> {
+        if path.is_empty() {
+            return Ok(Some(self.root.clone()));
+        }
+        let known = self
+            .directories
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(path)
+            .cloned();
+        if let Some(known) = known {
+            return Ok(known);
+        }
+        let real = self
+            .real(path)?
+            .and_then(|(real, metadata)| metadata.is_dir().then_some(real));
+        self.directories
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_string(), real.clone());
+        Ok(real)
+    }
+
+    /// Resolves `path` with every symlink followed, the slow and general way.
+    fn canonical(&self, path: &str) -> Result<Option<PathBuf>, TreeError> {
         let joined = self.root.join(path);
         match std::fs::canonicalize(&joined) {
             Ok(real) => {
@@ -192,10 +249,9 @@ fn io_error(path: &str, error: &std::io::Error) -> TreeError {
 
 impl FileTree for DiskTree {
     fn entry(&self, path: &str) -> Result<Option<EntryKind>, TreeError> {
-        let Some(real) = self.real(path)? else {
+        let Some((_, metadata)) = self.real(path)? else {
             return Ok(None);
         };
-        let metadata = std::fs::metadata(&real).map_err(|error| io_error(path, &error))?;
         Ok(Some(if metadata.is_dir() {
             EntryKind::Dir
         } else {
@@ -204,10 +260,9 @@ impl FileTree for DiskTree {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, TreeError> {
-        let real = self.real(path)?.ok_or_else(|| TreeError::NotFound {
+        let (real, metadata) = self.real(path)?.ok_or_else(|| TreeError::NotFound {
             path: path.to_string(),
         })?;
-        let metadata = std::fs::metadata(&real).map_err(|error| io_error(path, &error))?;
         if metadata.is_dir() {
             return Err(TreeError::IsADirectory {
                 path: path.to_string(),
@@ -224,10 +279,10 @@ impl FileTree for DiskTree {
     }
 
     fn list(&self, path: &str) -> Result<Vec<(String, EntryKind)>, TreeError> {
-        let real = self.real(path)?.ok_or_else(|| TreeError::NotFound {
+        let (real, metadata) = self.real(path)?.ok_or_else(|| TreeError::NotFound {
             path: path.to_string(),
         })?;
-        if !real.is_dir() {
+        if !metadata.is_dir() {
             return Err(TreeError::NotADirectory {
                 path: path.to_string(),
             });
@@ -254,7 +309,7 @@ impl FileTree for DiskTree {
     }
 
     fn resolve(&self, path: &str) -> Result<String, TreeError> {
-        let real = self.real(path)?.ok_or_else(|| TreeError::NotFound {
+        let (real, _) = self.real(path)?.ok_or_else(|| TreeError::NotFound {
             path: path.to_string(),
         })?;
         Ok(self.relative(&real))

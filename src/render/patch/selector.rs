@@ -101,14 +101,31 @@ pub fn metadata_strings(resource: &Value, field: &str) -> BTreeMap<String, Strin
         .collect()
 }
 
+/// One anchored selector field. Most targets name a kind or an object outright, and
+/// building a regex automaton for each would cost more than the whole match.
+#[derive(Debug, Clone)]
+enum Pattern {
+    Literal(String),
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Self::Literal(literal) => literal == text,
+            Self::Regex(regex) => regex.is_match(text),
+        }
+    }
+}
+
 /// A [`Selector`] with its regexes compiled and its label selectors parsed.
 #[derive(Debug, Clone)]
 pub struct CompiledSelector {
-    group: Option<Regex>,
-    version: Option<Regex>,
-    kind: Option<Regex>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    group: Option<Pattern>,
+    version: Option<Pattern>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     // kustomize parses these per resource, so a bad one only fails once a resource gets
     // that far: keep the parse error until then.
     labels: Result<LabelSelector, PatchError>,
@@ -119,18 +136,25 @@ impl Selector {
     /// Compiles the regexes (an invalid one fails here, as in kustomize) and parses the
     /// label and annotation selectors (whose errors surface when matching).
     pub fn compile(&self) -> Result<CompiledSelector, PatchError> {
-        let anchored = |field: &'static str, pattern: &str| -> Result<Option<Regex>, PatchError> {
-            if pattern.is_empty() {
-                return Ok(None);
-            }
-            Regex::new(&format!("^(?:{pattern})$"))
-                .map(Some)
-                .map_err(|error| PatchError::InvalidSelectorRegex {
-                    field,
-                    pattern: pattern.to_string(),
-                    reason: error.to_string(),
-                })
-        };
+        let anchored =
+            |field: &'static str, pattern: &str| -> Result<Option<Pattern>, PatchError> {
+                if pattern.is_empty() {
+                    return Ok(None);
+                }
+                if pattern
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+                {
+                    return Ok(Some(Pattern::Literal(pattern.to_string())));
+                }
+                Regex::new(&format!("^(?:{pattern})$"))
+                    .map(|regex| Some(Pattern::Regex(regex)))
+                    .map_err(|error| PatchError::InvalidSelectorRegex {
+                        field,
+                        pattern: pattern.to_string(),
+                        reason: error.to_string(),
+                    })
+            };
         Ok(CompiledSelector {
             group: anchored("group", &self.group)?,
             version: anchored("version", &self.version)?,
@@ -159,8 +183,18 @@ impl CompiledSelector {
     /// Whether the resource is selected, in kustomize's order of checks: namespace, name,
     /// group/version/kind, labels, annotations. An invalid label or annotation selector
     /// fails only for a resource that passed the earlier checks.
+    /// A cheap first test on group, version and kind alone: `false` means [`Self::matches`]
+    /// would say `Ok(false)` too, so the rest of the input need not be gathered.
+    pub fn may_match_kind(&self, api_version: &str, kind: &str) -> bool {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let fits = |regex: &Option<Pattern>, text: &str| {
+            regex.as_ref().is_none_or(|regex| regex.is_match(text))
+        };
+        fits(&self.group, group) && fits(&self.version, version) && fits(&self.kind, kind)
+    }
+
     pub fn matches(&self, input: &SelectorInput<'_>) -> Result<bool, PatchError> {
-        let any = |regex: &Option<Regex>, candidates: &[&str]| {
+        let any = |regex: &Option<Pattern>, candidates: &[&str]| {
             regex
                 .as_ref()
                 .is_none_or(|regex| candidates.iter().any(|text| regex.is_match(text)))
