@@ -57,14 +57,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .map_err(|error| anyhow::anyhow!("invalid --log-level {filter:?}: {error}"))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
+    // A plain level (the default `info`) needs no directive parsing: `driftless build` runs
+    // once per render, and the full filter is a measurable part of a small one.
+    let installed = if let Ok(level) = filter.parse::<tracing_subscriber::filter::LevelFilter>() {
+        let builder = builder.with_max_level(level);
+        match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        }
+    } else {
+        let filter = tracing_subscriber::EnvFilter::try_new(filter)
+            .map_err(|error| anyhow::anyhow!("invalid --log-level {filter:?}: {error}"))?;
+        let builder = builder.with_env_filter(filter);
+        match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder.json().try_init(),
+        }
     };
     installed.map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
 }

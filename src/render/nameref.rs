@@ -392,9 +392,11 @@ fn cluster_scoped(id: &ResId) -> bool {
 pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(), String> {
     let mut references = defaults();
     merge(&mut references, parse_config(extra)?);
-    let snapshot: Vec<Resource> = resources.to_vec();
-    // Ids and scopes are read once: every referrer looks at every candidate.
-    let known: Vec<(ResId, bool)> = snapshot
+    // Ids and scopes are read once: every referrer looks at every candidate. Candidates are
+    // read in place, as kustomize reads its live resource map: a rewrite only touches
+    // reference fields, never the names, kinds and namespaces candidates are chosen by.
+    // (A copy of every object for the pass doubled the peak memory of large builds.)
+    let known: Vec<(ResId, bool)> = resources
         .iter()
         .map(|resource| {
             let id = resource.id();
@@ -402,41 +404,49 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
             (id, scoped)
         })
         .collect();
-    for (index, resource) in resources.iter_mut().enumerate() {
-        let original = snapshot[index].original_id();
-        let referrer = &snapshot[index];
-        let mut candidates: Option<Vec<&Resource>> = None;
-        for reference in &references {
-            for field in &reference.referrers {
-                if !field.selects(&original) {
-                    continue;
+    for index in 0..resources.len() {
+        let original = resources[index].original_id();
+        let mut selected = references.iter().flat_map(|reference| {
+            reference
+                .referrers
+                .iter()
+                .filter(|field| field.selects(&original))
+                .map(move |field| (reference, field))
+        });
+        let Some(first) = selected.next() else {
+            continue;
+        };
+        // The referrer as it was before this pass, standing in for itself among the
+        // candidates while its own object is being rewritten.
+        let referrer = resources[index].clone();
+        let mut object = std::mem::take(&mut resources[index].object);
+        let candidates: Vec<&Resource> = candidates_for(&referrer, index, resources, &known)?
+            .into_iter()
+            .map(|candidate| {
+                if candidate == index {
+                    &referrer
+                } else {
+                    &resources[candidate]
                 }
-                if candidates.is_none() {
-                    candidates = Some(candidates_for(index, &snapshot, &known)?);
+            })
+            .collect();
+        for (reference, field) in std::iter::once(first).chain(selected) {
+            let mut failure = None;
+            visit(&mut object, &field.segments(), false, &mut |slot| {
+                if let Err(error) = set_reference(slot, &referrer, reference, field, &candidates) {
+                    failure = Some(error);
                 }
-                let candidates = candidates.as_deref().unwrap_or_default();
-                let mut failure = None;
-                visit(
-                    &mut resource.object,
-                    &field.segments(),
-                    false,
-                    &mut |slot| {
-                        if let Err(error) =
-                            set_reference(slot, referrer, reference, field, candidates)
-                        {
-                            failure = Some(error);
-                        }
-                    },
-                );
-                if let Some(error) = failure {
-                    return Err(format!(
-                        "updating name reference in '{}' field of '{}': {error}",
-                        field.path,
-                        referrer.id()
-                    ));
-                }
+            });
+            if let Some(error) = failure {
+                return Err(format!(
+                    "updating name reference in '{}' field of '{}': {error}",
+                    field.path,
+                    referrer.id()
+                ));
             }
         }
+        drop(candidates);
+        resources[index].object = object;
     }
     Ok(())
 }
@@ -444,15 +454,15 @@ pub fn fix_references(resources: &mut [Resource], extra: &[Value]) -> Result<(),
 /// The objects a referrer may name: anything for a cluster-scoped referrer; otherwise
 /// cluster-scoped objects, objects in its namespace, and (for RoleBindings) objects in the
 /// namespaces of its ServiceAccount subjects.
-fn candidates_for<'a>(
+fn candidates_for(
+    referrer: &Resource,
     index: usize,
-    all: &'a [Resource],
+    all: &[Resource],
     known: &[(ResId, bool)],
-) -> Result<Vec<&'a Resource>, String> {
-    let referrer = &all[index];
+) -> Result<Vec<usize>, String> {
     let (referrer_id, referrer_scoped) = &known[index];
     if *referrer_scoped {
-        return Ok(all.iter().collect());
+        return Ok((0..all.len()).collect());
     }
     let mut subject_namespaces: Vec<String> = Vec::new();
     if referrer_id.kind == "RoleBinding"
@@ -474,15 +484,15 @@ fn candidates_for<'a>(
         }
     }
     let namespace = referrer_id.effective_namespace();
-    Ok(all
+    Ok(known
         .iter()
-        .zip(known)
+        .enumerate()
         .filter(|(_, (id, scoped))| {
             *scoped
                 || id.effective_namespace() == namespace
                 || subject_namespaces.contains(&id.namespace)
         })
-        .map(|(resource, _)| resource)
+        .map(|(candidate, _)| candidate)
         .collect())
 }
 
