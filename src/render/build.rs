@@ -381,13 +381,16 @@ impl Builder<'_> {
             Some(EntryKind::File) => {
                 let (path, bytes) = self.read_file(dir, entry)?;
                 let objects = load_objects(&bytes, &path)?;
-                self.openapi.note_objects(&objects);
+                for (object, _) in &objects {
+                    self.openapi.note_objects(std::slice::from_ref(object));
+                }
                 append_all(
                     &mut accumulated.resources,
                     seen,
-                    objects
-                        .into_iter()
-                        .map(|object| Resource::new(object, Some(path.clone()))),
+                    objects.into_iter().map(|(object, bare_nulls)| Resource {
+                        bare_nulls,
+                        ..Resource::new(object, Some(path.clone()))
+                    }),
                     &path,
                 )?;
                 Ok(())
@@ -1015,12 +1018,12 @@ fn text_of(bytes: Vec<u8>, path: &str) -> Result<String, RenderError> {
 
 /// Parses a resource file and flattens `…List` objects with `items`, whose items queue after
 /// the file's remaining documents, as kustomize does.
-fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
-    let documents =
-        yaml::parse_resources(bytes, path).map_err(|error| RenderError::Yaml(error.to_string()))?;
-    let mut queue: std::collections::VecDeque<Value> = documents.into();
+fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<(Value, yaml::BareNulls)>, RenderError> {
+    let documents = yaml::parse_resources_noting_bare_nulls(bytes, path)
+        .map_err(|error| RenderError::Yaml(error.to_string()))?;
+    let mut queue: std::collections::VecDeque<(Value, yaml::BareNulls)> = documents.into();
     let mut objects = Vec::new();
-    while let Some(object) = queue.pop_front() {
+    while let Some((object, bare_nulls)) = queue.pop_front() {
         let Value::Object(map) = &object else {
             return Err(RenderError::NotAnObject {
                 file: path.to_string(),
@@ -1034,7 +1037,15 @@ fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
             && map.contains_key("items");
         if is_list {
             if let Some(Value::Array(items)) = map.get("items") {
-                queue.extend(items.iter().cloned());
+                queue.extend(items.iter().enumerate().map(|(index, item)| {
+                    let prefix = format!("/items/{index}/");
+                    let inside = bare_nulls
+                        .iter()
+                        .filter_map(|pointer| pointer.strip_prefix(&prefix))
+                        .map(|rest| format!("/{rest}"))
+                        .collect();
+                    (item.clone(), inside)
+                }));
             }
             continue;
         }
@@ -1050,14 +1061,11 @@ fn load_objects(bytes: &[u8], path: &str) -> Result<Vec<Value>, RenderError> {
                 index: objects.len(),
             });
         }
-        objects.push(object);
+        objects.push((object, bare_nulls));
     }
     Ok(objects)
 }
 
-/// Appends resources, refusing any whose id (group, version, kind, name and effective
-/// namespace) is already present. The existing ids are read once per call, not once per
-/// appended resource.
 /// The identity keys of `resources`, for [`append_all`] to check new ones against.
 fn identity_keys(resources: &[Resource]) -> HashSet<ResId> {
     resources

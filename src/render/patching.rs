@@ -78,8 +78,9 @@ fn merge_into(
 ) -> Result<bool, RenderError> {
     let resource = &resources[index];
     let identity = Identity::of(&resource.object);
-    let outcome = smp::strategic_merge_with(
+    let outcome = smp::strategic_merge_noting(
         &resource.object,
+        &resource.bare_nulls,
         patch,
         resource.api_version(),
         resource.kind(),
@@ -105,6 +106,10 @@ fn merge_into(
             if ResId::of(&merged) != resource.id() {
                 resource.remember_id();
             }
+            // The bare nulls the merge kept (inside lists it does not walk) are still bare.
+            resource
+                .bare_nulls
+                .retain(|pointer| merged.pointer(pointer) == Some(&Value::Null));
             resource.object = merged;
             Ok(true)
         }
@@ -354,6 +359,9 @@ fn apply_operations(
             resource.remember_id();
         }
         resource.object = patched;
+        // kustomize applies JSON patches to the object's JSON text and reads the result
+        // back: every null is a written `null` from then on.
+        resource.bare_nulls.clear();
     }
     Ok(())
 }

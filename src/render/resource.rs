@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use super::yaml::BareNulls;
+
 /// An object's identity: group, version, kind, name and namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ResId {
@@ -141,6 +143,10 @@ pub struct Resource {
     pub generated_by: Option<GeneratedBy>,
     /// The transformers that ran over it, in order, for transformer annotations.
     pub transformations: Vec<GeneratedBy>,
+    /// Where the object, as written, holds values written as nothing (`key:`): a strategic
+    /// merge drops those and keeps a written `null`. Kept true through strategic merges;
+    /// emptied by anything that rebuilds the object from JSON.
+    pub bare_nulls: BareNulls,
 }
 
 /// A built-in plugin configured in a kustomization: a generator behind a generated object,
@@ -170,6 +176,7 @@ impl Resource {
             var_names: Vec::new(),
             generated_by: None,
             transformations: Vec::new(),
+            bare_nulls: Vec::new(),
         }
     }
 

@@ -11,7 +11,8 @@
 //!
 //! Documents arrive as JSON values, so two things kyaml sees are gone: how a null was
 //! spelled (kyaml keeps a target's `key: null` or `key: ~` that the patch does not mention
-//! but drops a bare `key:`; here every null is kept) and a number's original text (merge
+//! but drops a bare `key:`; the caller names the bare ones, [`strategic_merge_noting`]) and
+//! a number's original text (merge
 //! keys compare as text: `1.0` and `1` differ in both, but `1.0` in YAML and `1.0` as
 //! re-rendered here agree).
 //!
@@ -19,7 +20,7 @@
 //! afterwards ([`Identity`]). Must not: choose targets, or decide whether the patch's
 //! options allow a rename (the patch transformer does).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -61,6 +62,20 @@ pub fn strategic_merge_with(
     kind: &str,
     schemas: SchemaSet<'_>,
 ) -> Result<MergeOutcome, PatchError> {
+    strategic_merge_noting(target, &[], patch, api_version, kind, schemas)
+}
+
+/// [`strategic_merge_with`] for a target whose values at `bare_nulls` (JSON pointers) were
+/// written as nothing: kyaml drops those where the patch does not mention them, and keeps
+/// a written `null`.
+pub fn strategic_merge_noting(
+    target: &Value,
+    bare_nulls: &[String],
+    patch: &Value,
+    api_version: &str,
+    kind: &str,
+    schemas: SchemaSet<'_>,
+) -> Result<MergeOutcome, PatchError> {
     if !target.is_object() {
         return Err(PatchError::NotAMap { what: "target" });
     }
@@ -70,8 +85,16 @@ pub fn strategic_merge_with(
     let mut tree = Tree {
         nodes: Vec::new(),
         schemas,
+        bare: HashSet::new(),
     };
     let dest = tree.insert(target);
+    for pointer in bare_nulls {
+        if let Some(id) = tree.find(dest, pointer)
+            && matches!(tree.node(id), Node::Scalar(Value::Null))
+        {
+            tree.bare.insert(id);
+        }
+    }
     let origin = tree.insert(patch);
     let schema = schemas
         .for_type(api_version, kind)
@@ -211,12 +234,33 @@ struct Tree<'s> {
     nodes: Vec<Node>,
     /// Where types named by `apiVersion` and `kind` are looked up.
     schemas: SchemaSet<'s>,
+    /// Target nulls written as nothing: their text is `""`, not `null`.
+    bare: HashSet<Id>,
 }
 
 impl<'s> Tree<'s> {
     fn push(&mut self, node: Node) -> Id {
         self.nodes.push(node);
         self.nodes.len() - 1
+    }
+
+    /// The node a JSON pointer names below `id`.
+    fn find(&self, id: Id, pointer: &str) -> Option<Id> {
+        pointer
+            .split('/')
+            .skip(1)
+            .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+            .try_fold(id, |current, segment| match self.node(current) {
+                Node::Map(pairs) => pairs
+                    .iter()
+                    .find(|(key, _)| *key == segment)
+                    .map(|(_, child)| *child),
+                Node::Seq(items) => segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|index| items.get(index).copied()),
+                Node::Scalar(_) => None,
+            })
     }
 
     fn insert(&mut self, value: &Value) -> Id {
@@ -317,8 +361,9 @@ impl<'s> Tree<'s> {
     fn text(&self, id: Id) -> String {
         match self.node(id) {
             Node::Scalar(Value::String(text)) => text.clone(),
-            // A null's text is what the source spelled; `null` is the only spelling left
-            // once documents are JSON values, and it is non-empty, which keeps target nulls.
+            // A null's text is what the source spelled: nothing for a bare `key:`, else
+            // `null` (`~` reads the same here: only emptiness matters to kyaml).
+            Node::Scalar(Value::Null) if self.bare.contains(&id) => String::new(),
             Node::Scalar(Value::Null) => "null".to_string(),
             Node::Scalar(other) => other.to_string(),
             Node::Map(_) | Node::Seq(_) => String::new(),

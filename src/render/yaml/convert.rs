@@ -50,13 +50,14 @@ pub(super) fn resource(
     doc: &Document,
     origin: &str,
     budget: &mut Budget,
-) -> Result<Option<Value>, YamlError> {
+) -> Result<Option<(Value, BareNulls)>, YamlError> {
     let mut walker = Walker {
         doc,
         origin,
         budget,
         in_alias: 0,
         schema: Schema::V3,
+        bare_nulls: Vec::new(),
     };
     if let NodeKind::Scalar { .. } = doc.node(doc.root).kind
         && walker.v3_tag(doc.root) == NULL
@@ -69,7 +70,7 @@ pub(super) fn resource(
         Value::Array(items) => items.is_empty(),
         _ => false,
     };
-    Ok((!empty).then_some(value))
+    Ok((!empty).then_some((value, walker.bare_nulls)))
 }
 
 /// Converts a config document with goyaml.v2's rules.
@@ -84,6 +85,7 @@ pub(super) fn config(
         budget,
         in_alias: 0,
         schema: Schema::V2,
+        bare_nulls: Vec::new(),
     };
     walker.build(doc.root)
 }
@@ -97,7 +99,15 @@ struct Walker<'a> {
     in_alias: usize,
     /// yaml.v3 for resources, goyaml.v2 for config files.
     schema: Schema,
+    /// JSON pointers of the nulls written as nothing at all (`key:`), which kyaml's merge
+    /// treats differently from a written `null` or `~` (see [`BareNulls`]).
+    bare_nulls: BareNulls,
 }
+
+/// The JSON pointers (RFC 6901) of a document's values written as nothing (`key:` with no
+/// value). Once a document is a JSON value such a null looks like any other, but kyaml's
+/// strategic merge drops these from the target and keeps a written `null` or `~`.
+pub type BareNulls = Vec<String>;
 
 /// A mapping entry after merge keys are applied (yaml.v3): the key node (a scalar, aliases
 /// already followed) and the value node.
@@ -146,6 +156,28 @@ struct Frame {
 enum Partial {
     Sequence(Vec<Value>),
     Mapping(Map<String, Value>),
+}
+
+/// The JSON pointer of the child about to be added to the top of `stack` under `key` (in a
+/// map) or at the end (in a sequence).
+fn pointer(stack: &[Frame], key: Option<&str>) -> String {
+    let mut pointer = String::new();
+    let mut push = |segment: &str| {
+        pointer.push('/');
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    };
+    for (parent, child) in stack.iter().zip(stack.iter().skip(1)) {
+        match &parent.partial {
+            Partial::Mapping(_) => push(child.key.as_deref().unwrap_or_default()),
+            Partial::Sequence(items) => push(&items.len().to_string()),
+        }
+    }
+    match stack.last().map(|top| &top.partial) {
+        Some(Partial::Mapping(_)) => push(key.unwrap_or_default()),
+        Some(Partial::Sequence(items)) => push(&items.len().to_string()),
+        None => {}
+    }
+    pointer
 }
 
 /// A goyaml.v2 map key as Go compares it in `map[interface{}]interface{}`.
@@ -221,6 +253,14 @@ impl Walker<'_> {
         }
     }
 
+    /// A plain scalar with no text and no tag: a value written as nothing.
+    fn is_bare(&self, id: NodeId) -> bool {
+        matches!(
+            &self.node(id).kind,
+            NodeKind::Scalar { text, style: Style::Plain, tag: None } if text.is_empty()
+        )
+    }
+
     fn scalar_text(&self, id: NodeId) -> &str {
         match &self.node(id).kind {
             NodeKind::Scalar { text, .. } => text,
@@ -283,6 +323,12 @@ impl Walker<'_> {
                                 other => other,
                             };
                             (key, value)
+                        }
+                        Started::Done(key, Value::Null) => {
+                            if self.schema == Schema::V3 && self.is_bare(self.target(node)) {
+                                self.bare_nulls.push(pointer(&stack, key.as_deref()));
+                            }
+                            (key, Value::Null)
                         }
                         Started::Done(key, value) => (key, value),
                         Started::Open(frame) => {

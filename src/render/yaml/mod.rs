@@ -38,7 +38,7 @@ mod unicode_tables;
 
 use serde_json::Value;
 
-pub use convert::{MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_MERGE_DEPTH};
+pub use convert::{BareNulls, MAX_ALIAS_BYTES, MAX_ALIAS_NODES, MAX_MERGE_DEPTH};
 pub use error::{Position, Problem, YamlError};
 pub use parse::MAX_DEPTH;
 
@@ -51,6 +51,18 @@ pub use parse::MAX_DEPTH;
 /// Documents that kustomize drops are skipped: empty, comment-only or null documents and an
 /// empty mapping or sequence. `List` kinds are returned as they are.
 pub fn parse_resources(text: &[u8], origin: &str) -> Result<Vec<Value>, YamlError> {
+    Ok(parse_resources_noting_bare_nulls(text, origin)?
+        .into_iter()
+        .map(|(value, _)| value)
+        .collect())
+}
+
+/// [`parse_resources`], with each document's [`BareNulls`]: where it holds a value written
+/// as nothing, which a strategic merge into it treats apart from a written `null`.
+pub fn parse_resources_noting_bare_nulls(
+    text: &[u8],
+    origin: &str,
+) -> Result<Vec<(Value, BareNulls)>, YamlError> {
     let text = parse::check_text(text, origin)?;
     let mut budget = convert::Budget::default();
     let mut values = Vec::new();
