@@ -1,6 +1,7 @@
-//! Git sources: what a GitRepository's artifact holds. So far the ignore rules, which
-//! `driftless build` also applies as `flux build` does.
+//! Git sources: what a GitRepository's artifact holds. The ignore rules (which
+//! `driftless build` also applies as `flux build` does) and `spec.ref.semver` ranges.
 //!
 //! Must not: know about Kustomizations.
 
 pub mod ignore;
+pub mod semver;
