@@ -3,5 +3,6 @@
 //!
 //! Must not: know about Kustomizations.
 
+pub mod git;
 pub mod ignore;
 pub mod semver;
