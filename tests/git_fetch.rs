@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use driftless::source::git::{FetchRequest, Fetched, GitAuth, GitError, GitReference, fetch};
 use support::git::{
-    BlackHole, GitDaemon, HttpAuth, HttpGitServer, TestRepo, closed_port, git, scratch,
+    BlackHole, GitDaemon, HttpAuth, HttpGitServer, TestPki, TestRepo, closed_port, git, scratch,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -447,6 +447,77 @@ fn http_bearer_tokens_are_sent_as_authorization_headers() {
         "{error:?}"
     );
     assert!(!error.is_retryable());
+}
+
+#[test]
+fn https_trusts_the_ca_from_the_secret() {
+    let pki = TestPki::new();
+    let repo = TestRepo::new(&[("a.yaml", "over https")]);
+    let server = HttpGitServer::start_with(
+        &repo.root(),
+        HttpAuth::Anonymous,
+        Some(pki.server_tls(false)),
+    );
+    let url = server.url("repo.git");
+    assert!(url.starts_with("https://"));
+
+    let error = try_fetch(
+        &url,
+        &branch("main"),
+        &GitAuth::default(),
+        scratch("work").path(),
+    )
+    .expect_err("the test CA is not trusted by default");
+    assert!(
+        matches!(error, GitError::UntrustedCertificate { .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+
+    let with_ca = GitAuth {
+        ca_pem: Some(pki.ca_pem.clone()),
+        ..GitAuth::default()
+    };
+    let work = scratch("work");
+    let fetched = try_fetch(&url, &branch("main"), &with_ca, work.path()).expect("trusted CA");
+    assert_holds(&fetched, "a.yaml", "over https");
+
+    let garbage = GitAuth {
+        ca_pem: Some(b"not a certificate".to_vec()),
+        ..GitAuth::default()
+    };
+    let error =
+        try_fetch(&url, &branch("main"), &garbage, scratch("work").path()).expect_err("bad ca.crt");
+    assert!(matches!(error, GitError::InvalidSecret { .. }), "{error:?}");
+}
+
+#[test]
+fn https_presents_the_client_certificate_from_the_secret() {
+    let pki = TestPki::new();
+    let repo = TestRepo::new(&[("a.yaml", "mutual tls")]);
+    let server = HttpGitServer::start_with(
+        &repo.root(),
+        HttpAuth::Anonymous,
+        Some(pki.server_tls(true)),
+    );
+    let url = server.url("repo.git");
+    let ca_only = GitAuth {
+        ca_pem: Some(pki.ca_pem.clone()),
+        ..GitAuth::default()
+    };
+    let error = try_fetch(&url, &branch("main"), &ca_only, scratch("work").path())
+        .expect_err("the server wants a client certificate");
+    assert!(matches!(error, GitError::Transport { .. }), "{error:?}");
+
+    let mutual = GitAuth {
+        client_cert_pem: Some(pki.client_cert_pem.clone()),
+        client_key_pem: Some(pki.client_key_pem.clone()),
+        ..ca_only
+    };
+    let work = scratch("work");
+    let fetched =
+        try_fetch(&url, &branch("main"), &mutual, work.path()).expect("client certificate");
+    assert_holds(&fetched, "a.yaml", "mutual tls");
 }
 
 #[test]

@@ -250,6 +250,8 @@ pub enum GitError {
         commit: String,
         fetched: String,
     },
+    #[error("the TLS certificate of '{url}' was refused: {message}")]
+    UntrustedCertificate { url: String, message: String },
     #[error("failed to fetch from '{url}': {message}")]
     Transport { url: String, message: String },
     #[error("fetch from '{url}' did not finish within {timeout:?}")]
@@ -717,11 +719,19 @@ impl Job {
         }
         options.connect_timeout = Some(self.timeout);
         let ca = match &self.auth.ca_pem {
-            Some(pem) => Some(reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
-                GitError::InvalidSecret {
-                    reason: format!("'ca.crt' is not a PEM certificate bundle: {error}"),
+            Some(pem) => {
+                let bundle = reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
+                    GitError::InvalidSecret {
+                        reason: format!("'ca.crt' is not a PEM certificate bundle: {error}"),
+                    }
+                })?;
+                if bundle.is_empty() {
+                    return Err(GitError::InvalidSecret {
+                        reason: "'ca.crt' holds no PEM certificate".to_string(),
+                    });
                 }
-            })?),
+                Some(bundle)
+            }
             None => None,
         };
         let identity = match (&self.auth.client_cert_pem, &self.auth.client_key_pem) {
@@ -776,6 +786,13 @@ impl Job {
             || lower.contains("host key verification failed")
         {
             return GitError::AuthenticationFailed {
+                url: self.url.clone(),
+                message,
+            };
+        }
+        // rustls' verdict on the server's chain; retrying cannot change it, `ca.crt` can.
+        if lower.contains("invalid peer certificate") {
+            return GitError::UntrustedCertificate {
                 url: self.url.clone(),
                 message,
             };

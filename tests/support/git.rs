@@ -602,3 +602,73 @@ impl Drop for BlackHole {
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
+
+/// A throw-away CA with a serving certificate for 127.0.0.1 and a client certificate, in
+/// PEM. A separate CA matters: rustls refuses a self-signed certificate as its own anchor.
+pub struct TestPki {
+    pub ca_pem: Vec<u8>,
+    pub server_cert_pem: Vec<u8>,
+    pub server_key_pem: Vec<u8>,
+    pub client_cert_pem: Vec<u8>,
+    pub client_key_pem: Vec<u8>,
+}
+
+impl TestPki {
+    pub fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::default();
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "driftless-git-test-ca");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA");
+        let leaf = |names: Vec<String>, purpose: ExtendedKeyUsagePurpose, common_name: &str| {
+            let key = KeyPair::generate().expect("leaf key");
+            let mut params = CertificateParams::new(names).expect("leaf params");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, common_name);
+            params.key_usages = vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ];
+            params.extended_key_usages = vec![purpose];
+            let cert = params.signed_by(&key, &ca).expect("sign leaf");
+            (cert.pem().into_bytes(), key.serialize_pem().into_bytes())
+        };
+        let (server_cert_pem, server_key_pem) = leaf(
+            vec!["127.0.0.1".to_string(), "localhost".to_string()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            "git-server",
+        );
+        let (client_cert_pem, client_key_pem) = leaf(
+            Vec::new(),
+            ExtendedKeyUsagePurpose::ClientAuth,
+            "flux-client",
+        );
+        TestPki {
+            ca_pem: ca.pem().into_bytes(),
+            server_cert_pem,
+            server_key_pem,
+            client_cert_pem,
+            client_key_pem,
+        }
+    }
+
+    pub fn server_tls(&self, require_client_certificate: bool) -> ServerTls {
+        ServerTls {
+            cert_pem: self.server_cert_pem.clone(),
+            key_pem: self.server_key_pem.clone(),
+            client_ca_pem: require_client_certificate.then(|| self.ca_pem.clone()),
+        }
+    }
+}
