@@ -604,6 +604,32 @@ fn ssh_requires_known_hosts() {
 }
 
 #[test]
+fn ssh_runs_the_system_client_with_strict_host_keys() {
+    // No sshd on the test machines (it needs a system user and /run/sshd): this checks
+    // that gix starts the system ssh with the Secret's files and that a connection
+    // failure comes back as a retryable transport error naming the URL.
+    let identity = scratch("key");
+    let key = identity.path().join("id");
+    let output = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(output.status.success());
+    let auth = GitAuth {
+        ssh_identity: Some(std::fs::read(&key).expect("read key")),
+        ssh_known_hosts: Some(b"[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB3Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eA==".to_vec()),
+        ..GitAuth::default()
+    };
+    let url = format!("ssh://git@127.0.0.1:{}/repo.git", closed_port());
+    let error = try_fetch(&url, &branch("main"), &auth, scratch("work").path())
+        .expect_err("nothing listens");
+    assert!(matches!(error, GitError::Transport { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains(&url), "{error}");
+}
+
+#[test]
 fn scp_style_urls_are_refused() {
     let error = try_fetch(
         "git@github.com:org/repo.git",

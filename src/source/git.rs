@@ -1086,6 +1086,39 @@ mod tests {
     }
 
     #[test]
+    fn ssh_files_are_private_and_host_keys_strict() {
+        use std::os::unix::fs::PermissionsExt;
+        let auth = GitAuth {
+            ssh_identity: Some(b"KEY".to_vec()),
+            ssh_known_hosts: Some(b"host ssh-ed25519 AAAA\n".to_vec()),
+            ..GitAuth::default()
+        };
+        let files = SshFiles::write(&auth).expect("write ssh files");
+        for (name, content) in [
+            ("identity", "KEY\n"),
+            ("known_hosts", "host ssh-ed25519 AAAA\n"),
+        ] {
+            let path = files.dir.path().join(name);
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+            assert_eq!(std::fs::read_to_string(&path).expect("read"), content);
+        }
+        let command = files.command(Duration::from_secs(30));
+        for flag in [
+            "-o StrictHostKeyChecking=yes",
+            "-o IdentitiesOnly=yes",
+            "-o BatchMode=yes",
+            "-o ConnectTimeout=30",
+        ] {
+            assert!(command.contains(flag), "{command}");
+        }
+        assert!(command.contains(&format!(
+            "-i '{}'",
+            files.dir.path().join("identity").display()
+        )));
+    }
+
+    #[test]
     fn urls_need_a_known_scheme() {
         assert!(scheme_of("git@github.com:org/repo.git").is_err());
         assert!(scheme_of("ftp://host/repo").is_err());
