@@ -521,6 +521,31 @@ fn https_presents_the_client_certificate_from_the_secret() {
 }
 
 #[test]
+fn a_missing_repository_is_reported_on_every_transport() {
+    let repo = TestRepo::new(&[("a.yaml", "a")]);
+    let daemon = GitDaemon::start(&repo.root());
+    let server = HttpGitServer::start(&repo.root(), HttpAuth::Anonymous);
+    for url in [
+        daemon.url("missing.git"),
+        server.url("missing.git"),
+        format!("file://{}/missing.git", repo.root().display()),
+    ] {
+        let error = try_fetch(
+            &url,
+            &branch("main"),
+            &GitAuth::default(),
+            scratch("work").path(),
+        )
+        .expect_err("no such repository");
+        assert!(
+            matches!(error, GitError::RepositoryNotFound { .. }),
+            "{url}: {error:?}"
+        );
+        assert!(!error.is_retryable());
+    }
+}
+
+#[test]
 fn an_unreachable_server_is_a_retryable_error() {
     let port = closed_port();
     for url in [

@@ -250,6 +250,8 @@ pub enum GitError {
         commit: String,
         fetched: String,
     },
+    #[error("repository '{url}' not found: {message}")]
+    RepositoryNotFound { url: String, message: String },
     #[error("the TLS certificate of '{url}' was refused: {message}")]
     UntrustedCertificate { url: String, message: String },
     #[error("failed to fetch from '{url}': {message}")]
@@ -749,23 +751,26 @@ impl Job {
             }
             _ => None,
         };
-        if ca.is_some() || identity.is_some() {
-            let ca = ca.unwrap_or_default();
-            let configure: Box<http::reqwest::ConfigureClientFn> = Box::new(move |mut builder| {
-                for certificate in &ca {
-                    builder = builder.add_root_certificate(certificate.clone());
-                }
-                if let Some(identity) = &identity {
-                    builder = builder.identity(identity.clone());
-                }
-                Ok(builder)
-            });
-            let backend = http::reqwest::Options {
-                configure_client: Some(configure),
-                configure_request: None,
-            };
-            options.backend = Some(Arc::new(Mutex::new(backend)));
-        }
+        // reqwest's blocking client gives up on any request after 30 s by default, too
+        // short for a large pack within a longer `spec.timeout`, and the right bound for an
+        // abandoned worker's last request.
+        let timeout = self.timeout;
+        let ca = ca.unwrap_or_default();
+        let configure: Box<http::reqwest::ConfigureClientFn> = Box::new(move |mut builder| {
+            builder = builder.timeout(timeout);
+            for certificate in &ca {
+                builder = builder.add_root_certificate(certificate.clone());
+            }
+            if let Some(identity) = &identity {
+                builder = builder.identity(identity.clone());
+            }
+            Ok(builder)
+        });
+        let backend = http::reqwest::Options {
+            configure_client: Some(configure),
+            configure_request: None,
+        };
+        options.backend = Some(Arc::new(Mutex::new(backend)));
         Ok(Box::new(options))
     }
 
@@ -786,6 +791,18 @@ impl Job {
             || lower.contains("host key verification failed")
         {
             return GitError::AuthenticationFailed {
+                url: self.url.clone(),
+                message,
+            };
+        }
+        // gix's own not-found class also covers ssh failing to connect, so the servers'
+        // words decide.
+        if lower.contains("http status 404")
+            || lower.contains("repository not exported")
+            || lower.contains("does not appear to be a git repository")
+            || lower.contains("is a valid git directory")
+        {
+            return GitError::RepositoryNotFound {
                 url: self.url.clone(),
                 message,
             };
