@@ -347,9 +347,9 @@ fn git_daemon_serves_branches_and_reports_missing_ones() {
     );
     assert!(error.to_string().contains("branch 'nope'"), "{error}");
 
-    // The failed fetch discarded the store; the next one starts clean and works.
+    // A missing branch writes nothing: the store is kept and still serves.
     let again = fetch_ok(&url, &branch("main"), work.path());
-    assert_eq!(again.commit, repo.head());
+    assert_eq!(again, fetched);
 }
 
 #[test]
@@ -652,6 +652,25 @@ fn ssh_runs_the_system_client_with_strict_host_keys() {
     assert!(matches!(error, GitError::Transport { .. }), "{error:?}");
     assert!(error.is_retryable());
     assert!(error.to_string().contains(&url), "{error}");
+}
+
+#[test]
+fn branch_names_cannot_smuggle_refspecs() {
+    let repo = TestRepo::new(&[("a.yaml", "a")]);
+    for name in ["main:refs/heads/other", "*", "ma in", "a..b"] {
+        let error = try_fetch(
+            &repo.file_url(),
+            &branch(name),
+            &GitAuth::default(),
+            scratch("work").path(),
+        )
+        .expect_err("an invalid branch name");
+        assert!(
+            matches!(error, GitError::InvalidReference { .. }),
+            "{name:?}: {error:?}"
+        );
+        assert!(error.to_string().contains(name), "{error}");
+    }
 }
 
 #[test]

@@ -14,9 +14,11 @@
 //!
 //! The timeout bounds the whole fetch: it runs on a worker thread, and when time is up the
 //! fetch is interrupted and its repository moved aside, so a late write by the abandoned
-//! worker cannot meet the next fetch. Any failed fetch discards the repository the same way:
-//! the next one starts clean rather than tripping over locks, a shallow file or packs of an
-//! interrupted transfer.
+//! worker cannot meet the next fetch. A fetch that failed while it may have been writing
+//! (a broken transfer, a local error) discards the repository the same way, and a store
+//! left with a held lock or a damaged HEAD is replaced: the next fetch starts clean rather
+//! than tripping over locks, a shallow file or packs of an interrupted transfer. Failures
+//! that precede any write (refused credentials, a missing branch) keep the store.
 //!
 //! Must not: read or write worktrees (the artifact is read from the object store), or know
 //! about Kubernetes objects beyond the GitRepository reference types.
@@ -263,6 +265,25 @@ pub enum GitError {
 }
 
 impl GitError {
+    /// Whether the fetch failed before anything was written to the store (a refused login,
+    /// a missing reference), so the store can be kept for the next fetch. Anything else may
+    /// have been interrupted halfway and the store is discarded.
+    fn leaves_store_intact(&self) -> bool {
+        matches!(
+            self,
+            GitError::InvalidUrl { .. }
+                | GitError::InvalidSecret { .. }
+                | GitError::InvalidReference { .. }
+                | GitError::SshNotConfigured { .. }
+                | GitError::AuthenticationFailed { .. }
+                | GitError::RepositoryNotFound { .. }
+                | GitError::ReferenceNotFound { .. }
+                | GitError::NoSemverMatch { .. }
+                | GitError::InvalidSemver(_)
+                | GitError::UntrustedCertificate { .. }
+        )
+    }
+
     /// Whether trying again later, unchanged, may succeed: network trouble, timeouts and
     /// local disk trouble. Refused credentials, missing references and bad specs need a
     /// change first.
@@ -334,7 +355,9 @@ pub fn fetch(request: &FetchRequest) -> Result<Fetched, GitError> {
             })
         }
     };
-    if result.is_err() {
+    if let Err(error) = &result
+        && !error.leaves_store_intact()
+    {
         discard(&work_dir);
     }
     result
@@ -399,10 +422,11 @@ impl Job {
             Scheme::Ssh => Some(SshFiles::write(&self.auth)?),
             _ => None,
         };
-        let repo = self.open_repository(ssh_files.as_ref())?;
+        let ssh = ssh_files.as_ref();
+        let repo = self.open_repository(ssh)?;
         let remote_ref = match &self.reference {
             GitReference::Commit { commit, branch } => {
-                return self.fetch_commit(&repo, commit, branch.as_deref());
+                return self.fetch_commit(&repo, ssh, commit, branch.as_deref());
             }
             GitReference::Default => format!("refs/heads/{DEFAULT_BRANCH}"),
             GitReference::Branch(branch) => format!("refs/heads/{branch}"),
@@ -450,6 +474,13 @@ impl Job {
         let reusable = is_sound(&self.repository) && pack_count(&self.repository) <= MAX_PACKS;
         if reusable && let Ok(repo) = gix::open_opts(&self.repository, options()) {
             return Ok(repo);
+        }
+        // An abandoned worker must not recreate a store its caller has moved aside.
+        if self.interrupt.load(Ordering::SeqCst) {
+            return Err(GitError::Timeout {
+                url: self.url.clone(),
+                timeout: self.timeout,
+            });
         }
         if self.repository.exists() {
             std::fs::remove_dir_all(&self.repository)
@@ -568,6 +599,7 @@ impl Job {
     fn fetch_commit(
         &self,
         repo: &gix::Repository,
+        ssh: Option<&SshFiles>,
         commit: &str,
         branch: Option<&str>,
     ) -> Result<Fetched, GitError> {
@@ -597,7 +629,7 @@ impl Job {
         let repo = if shallow {
             std::fs::remove_dir_all(&self.repository)
                 .map_err(|error| storage(&self.repository, &error))?;
-            fresh = self.open_repository(None)?;
+            fresh = self.open_repository(ssh)?;
             &fresh
         } else {
             repo
