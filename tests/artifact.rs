@@ -103,6 +103,23 @@ fn symlinks_are_dropped_as_flux_drops_them() {
 }
 
 #[test]
+fn an_artifact_is_shared_across_render_threads() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Artifact>();
+    let repo = TestRepo::new(&[("a.yaml", "shared")]);
+    let artifact = std::sync::Arc::new(artifact(&repo, None));
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let artifact = std::sync::Arc::clone(&artifact);
+            std::thread::spawn(move || artifact.read("a.yaml").expect("read"))
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.join().expect("reader thread"), b"shared");
+    }
+}
+
+#[test]
 fn the_file_tree_serves_the_commit() {
     let repo = TestRepo::new(&[
         ("a/b/c.yaml", "deep"),
