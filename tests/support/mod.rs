@@ -6,6 +6,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod git;
+
 pub use driftless::testenv::{NamespaceGuard, TestEnv};
 
 /// The shared control plane.
