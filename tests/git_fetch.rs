@@ -98,6 +98,44 @@ fn a_branch_is_fetched_shallowly_and_refetched_when_it_moves() {
 }
 
 #[test]
+fn one_store_follows_force_pushes_and_changes_of_reference() {
+    let repo = TestRepo::new(&[("a.yaml", "first")]);
+    repo.tag("v1.0.0");
+    let work = scratch("work");
+    let first = fetch_ok(&repo.file_url(), &branch("main"), work.path());
+
+    // Rewrite history: a new root commit replaces main.
+    git(repo.work(), &["checkout", "-q", "--orphan", "rewritten"]);
+    repo.write_files(&[("a.yaml", "rewritten")]);
+    git(repo.work(), &["add", "-A"]);
+    git(repo.work(), &["commit", "-q", "-m", "rewritten"]);
+    git(repo.work(), &["branch", "-q", "-f", "main", "HEAD"]);
+    git(repo.work(), &["push", "-q", "--force", "origin", "main"]);
+    let rewritten = fetch_ok(&repo.file_url(), &branch("main"), work.path());
+    assert_ne!(rewritten.commit, first.commit);
+    assert_holds(&rewritten, "a.yaml", "rewritten");
+
+    let tag = fetch_ok(
+        &repo.file_url(),
+        &GitReference::Tag("v1.0.0".into()),
+        work.path(),
+    );
+    assert_eq!(tag.commit, first.commit);
+    let pin = fetch_ok(
+        &repo.file_url(),
+        &GitReference::Commit {
+            commit: first.commit.clone(),
+            branch: None,
+        },
+        work.path(),
+    );
+    assert_eq!(pin.revision, format!("sha1:{}", first.commit));
+    let back = fetch_ok(&repo.file_url(), &branch("main"), work.path());
+    assert_eq!(back.commit, rewritten.commit);
+    assert_holds(&back, "a.yaml", "rewritten");
+}
+
+#[test]
 fn an_unset_reference_means_branch_master_as_in_flux() {
     let repo = TestRepo::new(&[("a.yaml", "a")]);
     let work = scratch("work");
@@ -382,6 +420,18 @@ fn http_basic_auth_accepts_the_right_password_and_refuses_a_wrong_one() {
     let fetched =
         try_fetch(&url, &branch("main"), &basic("right"), work.path()).expect("right password");
     assert_holds(&fetched, "a.yaml", "private");
+
+    // A semver range lists the tags on one connection and fetches on a second: both log in.
+    repo.tag("v1.0.0");
+    let work = scratch("work");
+    let tagged = try_fetch(
+        &url,
+        &GitReference::Semver("1.x".into()),
+        &basic("right"),
+        work.path(),
+    )
+    .expect("semver over basic auth");
+    assert_eq!(tagged.revision, format!("v1.0.0@sha1:{}", repo.head()));
 
     let error = try_fetch(
         &url,

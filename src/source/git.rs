@@ -157,13 +157,17 @@ impl GitAuth {
         let username = text("username")?.filter(|value| !value.is_empty());
         let password = text("password")?.filter(|value| !value.is_empty());
         let identity = bytes("identity");
+        if identity.as_deref().is_some_and(is_encrypted_key) {
+            return Err(GitError::InvalidSecret {
+                reason: "passphrase-protected SSH keys are not supported: store the 'identity' \
+                         unencrypted"
+                    .to_string(),
+            });
+        }
         let basic = match (username, password) {
             (Some(username), Some(password)) => Some((username, password)),
-            (Some(_), None) => {
-                return Err(GitError::InvalidSecret {
-                    reason: "'username' is set without 'password'".to_string(),
-                });
-            }
+            // Flux accepts a username alone (an empty password).
+            (Some(username), None) => Some((username, String::new())),
             // With an SSH key, `password` is the key's passphrase, not a basic-auth password.
             (None, Some(_)) if identity.is_some() => None,
             (None, Some(_)) => {
@@ -197,6 +201,40 @@ impl GitAuth {
             ssh_known_hosts: bytes("known_hosts"),
         })
     }
+}
+
+/// Whether an SSH private key is passphrase-protected: the system `ssh` runs in batch
+/// mode and cannot ask for the passphrase, so such a key is refused up front.
+fn is_encrypted_key(key: &[u8]) -> bool {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(key);
+    if text.contains("ENCRYPTED") {
+        return true;
+    }
+    let Some(body) = text
+        .split("-----BEGIN OPENSSH PRIVATE KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END OPENSSH PRIVATE KEY-----").next())
+    else {
+        return false;
+    };
+    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(compact) else {
+        return false;
+    };
+    // openssh-key-v1: the magic, then the cipher name as a length-prefixed string.
+    let Some(rest) = decoded.strip_prefix(b"openssh-key-v1\0") else {
+        return false;
+    };
+    let Some(length) = rest
+        .get(..4)
+        .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+    else {
+        return false;
+    };
+    let length = u32::from_be_bytes(length) as usize;
+    rest.get(4..4 + length)
+        .is_some_and(|cipher| cipher != b"none")
 }
 
 /// One fetch.
@@ -1111,6 +1149,10 @@ mod tests {
         assert_eq!(ssh.basic, None);
         assert_eq!(ssh.ssh_identity.as_deref(), Some(&b"KEY"[..]));
 
+        let user_only =
+            GitAuth::from_secret_data(&secret(&[("username", "git")])).expect("username only");
+        assert_eq!(user_only.basic, Some(("git".into(), String::new())));
+
         assert_eq!(
             GitAuth::from_secret_data(&BTreeMap::new()).expect("empty"),
             GitAuth::default()
@@ -1120,7 +1162,6 @@ mod tests {
     #[test]
     fn inconsistent_secrets_are_refused() {
         for pairs in [
-            vec![("username", "git")],
             vec![("password", "x")],
             vec![("username", "git"), ("password", "x"), ("bearerToken", "t")],
             vec![("tls.crt", "cert")],
@@ -1165,6 +1206,40 @@ mod tests {
             "-i '{}'",
             files.dir.path().join("identity").display()
         )));
+    }
+
+    #[test]
+    fn passphrase_protected_keys_are_refused_clearly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |name: &str, passphrase: &str| {
+            let path = dir.path().join(name);
+            let status = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
+                .arg(&path)
+                .status()
+                .expect("run ssh-keygen");
+            assert!(status.success());
+            std::fs::read(&path).expect("read key")
+        };
+        let plain = key("plain", "");
+        let locked = key("locked", "s3cret");
+        assert!(!is_encrypted_key(&plain));
+        assert!(is_encrypted_key(&locked));
+        let data = |identity: &[u8]| -> BTreeMap<String, Vec<u8>> {
+            [
+                ("identity".to_string(), identity.to_vec()),
+                ("known_hosts".to_string(), b"host ssh-ed25519 AAAA".to_vec()),
+                ("password".to_string(), b"s3cret".to_vec()),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let error = GitAuth::from_secret_data(&data(&locked)).expect_err("an encrypted key");
+        assert!(
+            error.to_string().contains("passphrase-protected"),
+            "{error}"
+        );
+        assert!(GitAuth::from_secret_data(&data(&plain)).is_ok());
     }
 
     #[test]

@@ -739,6 +739,32 @@ mod tests {
     }
 
     #[test]
+    fn lenient_parsing_accepts_and_refuses_what_new_version_does() {
+        for text in [
+            "1.2.3-alpha.-1",
+            "1.2-beta.5",
+            "v1.2.0-x.Y.0+metadata-width-hypen",
+            "1.2.3+test.01",
+            "2147483648.3.0",
+            "20221209-update-renovatejson-v4",
+            "1.1.01",
+        ] {
+            assert!(Version::parse(text).is_ok(), "{text:?} should parse");
+        }
+        for text in [
+            "\n1.2",
+            "1.2.beta",
+            "1.1.2+.123",
+            "1.0.0-alpha_beta",
+            "1.0.0-alpha..1",
+            "9.8.7+meta+meta",
+            "1.2.31----RC-SNAPSHOT.12.09.1--.12+788",
+        ] {
+            assert!(Version::parse(text).is_err(), "{text:?} should not parse");
+        }
+    }
+
+    #[test]
     fn tags_must_be_full_versions() {
         assert!(Version::parse_tag("v1.2.3").is_ok());
         assert!(Version::parse_tag("1.2.3-rc.1+meta").is_ok());
