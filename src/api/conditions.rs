@@ -95,6 +95,13 @@ pub mod reasons {
     pub const ACQUIRE_LOCK_FAILED: &str = "AcquireLockFailed";
     /// Writing the artifact archive failed.
     pub const ARCHIVE_OPERATION_FAILED: &str = "ArchiveOperationFailed";
+    /// driftless: the artifact is over `--max-artifact-size`.
+    pub const ARTIFACT_TOO_LARGE: &str = "ArtifactTooLarge";
+    /// driftless: the spec sets a Flux field driftless does not implement (Stalled).
+    pub const UNSUPPORTED_FIELD: &str = "UnsupportedField";
+    /// driftless: the spec holds a value that cannot be used (Stalled).
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+
     /// Updating the `latest` symlink failed.
     pub const SYMLINK_UPDATE_FAILED: &str = "SymlinkUpdateFailed";
     /// The stored artifact is already the current revision (trace Event).

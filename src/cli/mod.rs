@@ -3,6 +3,7 @@
 
 mod build;
 mod crds;
+mod run;
 mod testenv;
 mod version;
 
@@ -38,6 +39,9 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Print the CustomResourceDefinitions driftless serves, as YAML.
     Crds(crds::CrdsArgs),
+    /// Run the controller: fetch every GitRepository and serve its artifacts, until
+    /// SIGINT or SIGTERM.
+    Run(run::RunArgs),
     /// Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
     /// scheduler, kwok nodes) in the foreground, building it first if needed.
     Testenv(testenv::TestenvArgs),
@@ -51,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build::run(args),
         Command::Crds(args) => crds::run(args),
+        Command::Run(args) => run::run(args),
         Command::Testenv(args) => testenv::run(args),
         Command::Version => version::run(),
     }

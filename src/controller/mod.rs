@@ -1,0 +1,154 @@
+//! The controller `driftless run` starts: an actix system in which a [`Supervisor`] keeps
+//! one actor per GitRepository, an artifact store, the subscription table through which
+//! sources reach their consumers, and an HTTP port for artifacts and metrics.
+//!
+//! Shape: the supervisor watches the API and starts, updates and stops [`SourceActor`]s;
+//! each actor fetches on the blocking pool (bounded by `--concurrent-fetches`), stores
+//! artifacts in the [`ArtifactStore`], publishes them through [`Subscriptions`] and writes
+//! its object's status with server-side apply.
+//!
+//! Must not: render or apply manifests (the Kustomization actors will), or parse YAML.
+
+pub mod http;
+pub mod metrics;
+pub mod source_actor;
+pub mod store;
+pub mod subscriptions;
+pub mod supervisor;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix::{Actor, Addr};
+use kube::runtime::events::{Recorder, Reporter};
+
+pub use source_actor::SourceActor;
+pub use store::{ArtifactHandle, ArtifactStore, SourceKey, StoredArtifact};
+pub use subscriptions::{SourceEvent, Subscriptions};
+pub use supervisor::Supervisor;
+
+/// The default field manager, for status and (later) applies.
+pub const FIELD_MANAGER: &str = "driftless";
+
+/// How `driftless run` was asked to behave.
+#[derive(Debug, Clone)]
+pub struct ControllerOptions {
+    /// Watch only this namespace; all when `None`.
+    pub namespace: Option<String>,
+    /// Where artifacts and Git objects are kept.
+    pub storage: PathBuf,
+    /// How many fetches may run at once.
+    pub concurrent_fetches: usize,
+    /// Where `/metrics`, `/healthz` and the artifacts are served.
+    pub http_addr: SocketAddr,
+    /// The `host:port` written into `status.artifact.url`; the bound address when `None`.
+    pub advertised_addr: Option<String>,
+    /// Artifacts larger than this (bytes) are refused.
+    pub max_artifact_size: u64,
+    pub field_manager: String,
+}
+
+/// Why the controller could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("failed to create the storage directory '{path}': {source}")]
+    Storage {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ControllerError {
+    /// Neither fixes itself: a path or a port must change.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+/// A running controller.
+pub struct Controller {
+    pub store: Arc<ArtifactStore>,
+    pub subscriptions: Subscriptions,
+    /// Where the HTTP port ended up (useful when asked for port 0).
+    pub http_addr: SocketAddr,
+    pub supervisor: Addr<Supervisor>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Controller {
+    /// Starts everything. Must run inside an actix system (`actix::System::new`), whose
+    /// runtime the `client` must also belong to.
+    pub async fn start(
+        client: kube::Client,
+        options: ControllerOptions,
+    ) -> Result<Self, ControllerError> {
+        std::fs::create_dir_all(&options.storage).map_err(|source| ControllerError::Storage {
+            path: options.storage.display().to_string(),
+            source,
+        })?;
+        let storage =
+            std::fs::canonicalize(&options.storage).map_err(|source| ControllerError::Storage {
+                path: options.storage.display().to_string(),
+                source,
+            })?;
+        let store = Arc::new(ArtifactStore::new(&storage));
+        let subscriptions = Subscriptions::default();
+        let routes = http::Routes {
+            store: Arc::clone(&store),
+            metrics: metrics::install(),
+        };
+        let (http_addr, server) =
+            http::serve(options.http_addr, routes)
+                .await
+                .map_err(|source| ControllerError::Listen {
+                    address: options.http_addr,
+                    source,
+                })?;
+        let advertised = options.advertised_addr.clone().unwrap_or_else(|| {
+            if http_addr.ip().is_unspecified() {
+                format!("localhost:{}", http_addr.port())
+            } else {
+                http_addr.to_string()
+            }
+        });
+        let reporter = Reporter {
+            controller: options.field_manager.clone(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        let shared = source_actor::SourceShared {
+            client: client.clone(),
+            store: Arc::clone(&store),
+            subscriptions: subscriptions.clone(),
+            fetches: Arc::new(tokio::sync::Semaphore::new(
+                options.concurrent_fetches.max(1),
+            )),
+            recorder: Arc::new(Recorder::new(client, reporter)),
+            field_manager: options.field_manager.clone(),
+            artifact_base_url: format!("http://{advertised}"),
+            max_artifact_size: options.max_artifact_size,
+        };
+        let supervisor = Supervisor::new(shared, options.namespace.clone()).start();
+        tracing::info!(http = %http_addr, storage = %storage.display(), "controller started");
+        Ok(Self {
+            store,
+            subscriptions,
+            http_addr,
+            supervisor,
+            server,
+        })
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}

@@ -1,0 +1,440 @@
+//! The source side of `driftless run`, against the local control plane and real Git
+//! servers: the supervisor starts an actor per GitRepository, the actor fetches, stores and
+//! serves the artifact, publishes it to subscribers and writes Flux's status.
+//!
+//! Each test runs its own controller, restricted to the test's namespace, inside an actix
+//! system (`#[actix_rt::test]`), as `driftless run` does.
+
+mod support;
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use driftless::api::git_repository::v1::GitRepository;
+use driftless::controller::{Controller, ControllerOptions, SourceEvent, SourceKey};
+use driftless::render::tree::FileTree;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use sha2_free::sha256_hex;
+use support::git::{GitDaemon, TestRepo, closed_port, scratch};
+use support::{env, wait_for};
+use tokio::sync::mpsc;
+
+/// Generous: a fetch on a loaded 2-core machine can take seconds.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn start_controller(namespace: &str, storage: &std::path::Path) -> Controller {
+    Controller::start(
+        env().client().await,
+        ControllerOptions {
+            namespace: Some(namespace.to_string()),
+            storage: storage.to_path_buf(),
+            concurrent_fetches: 2,
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            advertised_addr: None,
+            max_artifact_size: 50 * 1024 * 1024,
+            field_manager: "driftless".to_string(),
+        },
+    )
+    .await
+    .expect("controller starts")
+}
+
+fn git_repository(namespace: &str, name: &str, url: &str, spec: Value) -> GitRepository {
+    let mut object = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"url": url, "interval": "1h"},
+    });
+    if let (Some(target), Value::Object(extra)) = (object["spec"].as_object_mut(), spec) {
+        target.extend(extra);
+    }
+    serde_json::from_value(object).expect("GitRepository")
+}
+
+async fn create(api: &Api<GitRepository>, object: &GitRepository) {
+    api.create(&PostParams::default(), object)
+        .await
+        .expect("create GitRepository");
+}
+
+/// The object's condition `kind`, as (status, reason, message).
+fn condition(object: &GitRepository, kind: &str) -> Option<(String, String, String)> {
+    object
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|condition| condition.type_ == kind)
+        .map(|condition| {
+            (
+                condition.status.clone(),
+                condition.reason.clone(),
+                condition.message.clone(),
+            )
+        })
+}
+
+async fn wait_for_revision(api: &Api<GitRepository>, name: &str, revision: &str) -> GitRepository {
+    wait_for(
+        &format!("{name} at revision {revision}"),
+        PATIENCE,
+        || async {
+            let object = api.get(name).await.ok()?;
+            let artifact = object.status.as_ref()?.artifact.as_ref()?;
+            let ready = condition(&object, "Ready")?;
+            (artifact.revision == revision && ready.0 == "True").then_some(object)
+        },
+    )
+    .await
+}
+
+async fn wait_for_condition(
+    api: &Api<GitRepository>,
+    name: &str,
+    kind: &str,
+    status: &str,
+    reason: &str,
+) -> String {
+    wait_for(
+        &format!("{name} with {kind}={status} ({reason})"),
+        PATIENCE,
+        || async {
+            let object = api.get(name).await.ok()?;
+            let (found, why, message) = condition(&object, kind)?;
+            (found == status && why == reason).then_some(message)
+        },
+    )
+    .await
+}
+
+/// A subscriber standing in for a Kustomization actor: forwards what it hears.
+struct Probe(mpsc::UnboundedSender<SourceEvent>);
+
+impl Actor for Probe {
+    type Context = Context<Self>;
+}
+
+impl Handler<SourceEvent> for Probe {
+    type Result = ();
+
+    fn handle(&mut self, event: SourceEvent, _: &mut Self::Context) {
+        let _ = self.0.send(event);
+    }
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<SourceEvent>) -> SourceEvent {
+    tokio::time::timeout(PATIENCE, events.recv())
+        .await
+        .expect("an event within the patience")
+        .expect("the probe is alive")
+}
+
+async fn request_reconcile(api: &Api<GitRepository>, name: &str, token: &str) {
+    let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotate requestedAt");
+}
+
+#[actix_rt::test]
+async fn follows_a_branch_serves_the_tarball_and_publishes_to_subscribers() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-branch").await;
+    let storage = scratch("storage");
+    let controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[
+        ("deploy/kustomization.yaml", "resources:\n- cm.yaml\n"),
+        (
+            "deploy/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+        ),
+        ("README.md", "not for the cluster\n"),
+    ]);
+    let daemon = GitDaemon::start(&repo.root());
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+
+    // A subscriber that registers before the source exists hears that it is unavailable.
+    let (sender, mut events) = mpsc::unbounded_channel();
+    let probe = Probe(sender).start();
+    let key = SourceKey::git_repository(namespace.name(), "apps");
+    controller
+        .subscriptions
+        .subscribe(&key, "probe", probe.clone().recipient());
+    assert!(matches!(
+        next_event(&mut events).await,
+        SourceEvent::SourceUnavailable { .. }
+    ));
+
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "apps",
+            &daemon.url("repo.git"),
+            json!({"ref": {"branch": "main"}}),
+        ),
+    )
+    .await;
+    let first = repo.head();
+    let object = wait_for_revision(&api, "apps", &format!("main@sha1:{first}")).await;
+    let artifact = object
+        .status
+        .as_ref()
+        .and_then(|status| status.artifact.clone())
+        .expect("artifact");
+    assert_eq!(
+        object
+            .status
+            .as_ref()
+            .and_then(|status| status.observed_generation),
+        object.metadata.generation
+    );
+    assert_eq!(
+        condition(&object, "ArtifactInStorage").map(|c| c.0),
+        Some("True".to_string())
+    );
+
+    // The subscriber hears of the artifact and reads the files through the FileTree.
+    match next_event(&mut events).await {
+        SourceEvent::CommitChanged {
+            revision,
+            digest,
+            artifact: handle,
+            ..
+        } => {
+            assert_eq!(revision, format!("main@sha1:{first}"));
+            assert_eq!(digest, artifact.digest);
+            let text = handle
+                .read("deploy/cm.yaml")
+                .expect("read through the artifact");
+            assert!(String::from_utf8_lossy(&text).contains("settings"));
+        }
+        other => panic!("expected CommitChanged, got {other:?}"),
+    }
+
+    // The URL in status serves the tarball whose digest status gives.
+    let body = http_get(&artifact.url).await;
+    assert_eq!(format!("sha256:{}", sha256_hex(&body)), artifact.digest);
+    assert_eq!(Some(body.len() as i64), artifact.size);
+
+    // A late subscriber gets the current artifact at once.
+    let (late_sender, mut late_events) = mpsc::unbounded_channel();
+    let late = Probe(late_sender).start();
+    controller
+        .subscriptions
+        .subscribe(&key, "late", late.recipient());
+    assert!(matches!(
+        next_event(&mut late_events).await,
+        SourceEvent::CommitChanged { .. }
+    ));
+
+    // A push is picked up right after requestedAt (the interval is an hour).
+    repo.write_files(&[(
+        "deploy/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-v2\n",
+    )]);
+    let second = repo.commit("second");
+    request_reconcile(&api, "apps", "first-request").await;
+    let object = wait_for_revision(&api, "apps", &format!("main@sha1:{second}")).await;
+    assert_eq!(
+        object
+            .status
+            .as_ref()
+            .and_then(|status| status.last_handled_reconcile_at.clone()),
+        Some("first-request".to_string())
+    );
+    match next_event(&mut events).await {
+        SourceEvent::CommitChanged { revision, .. } => {
+            assert_eq!(revision, format!("main@sha1:{second}"));
+        }
+        other => panic!("expected CommitChanged, got {other:?}"),
+    }
+
+    // Deleting the object stops the actor, tells subscribers and removes its storage.
+    api.delete("apps", &DeleteParams::default())
+        .await
+        .expect("delete");
+    assert!(matches!(
+        next_event(&mut events).await,
+        SourceEvent::SourceGone { .. }
+    ));
+    let directory = storage
+        .path()
+        .join("gitrepository")
+        .join(namespace.name())
+        .join("apps");
+    wait_for("the deleted source's storage to go", PATIENCE, || async {
+        (!directory.exists()).then_some(())
+    })
+    .await;
+    drop(controller);
+}
+
+#[actix_rt::test]
+async fn semver_picks_the_highest_tag_in_range() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-semver").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[("app.yaml", "version: 1.0.0\n")]);
+    repo.tag("v1.0.0");
+    repo.write_files(&[("app.yaml", "version: 1.5.0\n")]);
+    let wanted = repo.commit("1.5.0");
+    repo.tag("v1.5.0");
+    repo.write_files(&[("app.yaml", "version: 2.0.0\n")]);
+    repo.commit("2.0.0");
+    repo.tag("v2.0.0");
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "ranged",
+            &repo.file_url(),
+            json!({"ref": {"semver": ">=1.0.0 <2.0.0"}}),
+        ),
+    )
+    .await;
+    wait_for_revision(&api, "ranged", &format!("v1.5.0@sha1:{wanted}")).await;
+}
+
+#[actix_rt::test]
+async fn failures_show_in_status_and_the_last_artifact_stays() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-failures").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+
+    // Nothing listens on the port: a retryable fetch failure naming the host.
+    let port = closed_port();
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "unreachable",
+            &format!("git://127.0.0.1:{port}/repo.git"),
+            json!({}),
+        ),
+    )
+    .await;
+    let message =
+        wait_for_condition(&api, "unreachable", "Ready", "False", "GitOperationFailed").await;
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    wait_for_condition(
+        &api,
+        "unreachable",
+        "FetchFailed",
+        "True",
+        "GitOperationFailed",
+    )
+    .await;
+
+    // A Secret that does not exist is reported as such.
+    let repo = TestRepo::new(&[("a.yaml", "a: 1\n")]);
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "no-secret",
+            &repo.file_url(),
+            json!({"secretRef": {"name": "missing-credentials"}}),
+        ),
+    )
+    .await;
+    let message =
+        wait_for_condition(&api, "no-secret", "Ready", "False", "AuthenticationFailed").await;
+    assert!(message.contains("missing-credentials"), "{message}");
+    assert!(message.contains("does not exist"), "{message}");
+
+    // A field driftless does not implement is never ignored.
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "verified",
+            &repo.file_url(),
+            json!({"verify": {"mode": "HEAD", "secretRef": {"name": "keys"}}}),
+        ),
+    )
+    .await;
+    let message = wait_for_condition(&api, "verified", "Stalled", "True", "UnsupportedField").await;
+    assert!(message.contains("spec.verify"), "{message}");
+
+    // A branch that goes missing keeps the last artifact in status and storage.
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "moving",
+            &repo.file_url(),
+            json!({"ref": {"branch": "main"}}),
+        ),
+    )
+    .await;
+    let good = wait_for_revision(&api, "moving", &format!("main@sha1:{}", repo.head())).await;
+    let patch = json!({"spec": {"ref": {"branch": "gone"}}});
+    api.patch("moving", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("point at a missing branch");
+    let message = wait_for_condition(&api, "moving", "Ready", "False", "GitOperationFailed").await;
+    assert!(message.contains("gone"), "{message}");
+    let object = api.get("moving").await.expect("get");
+    let kept = object
+        .status
+        .as_ref()
+        .and_then(|status| status.artifact.clone())
+        .expect("the last artifact stays in status");
+    let previous = good
+        .status
+        .as_ref()
+        .and_then(|status| status.artifact.clone())
+        .expect("artifact");
+    assert_eq!(kept.digest, previous.digest);
+    assert_eq!(
+        http_get(&kept.url).await.len() as i64,
+        kept.size.unwrap_or(-1)
+    );
+}
+
+/// GETs `url` (plain HTTP) and returns the body, failing on anything but 200.
+async fn http_get(url: &str) -> Vec<u8> {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').expect("a path");
+    let address = host.replace("localhost", "127.0.0.1");
+    let path = format!("/{path}");
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("response");
+        let split = response
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .expect("headers end");
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        response[split + 4..].to_vec()
+    })
+    .await
+    .expect("HTTP GET")
+}
+
+/// SHA-256 without a new dependency: the one the crate already links (aws-lc-rs).
+mod sha2_free {
+    pub fn sha256_hex(bytes: &[u8]) -> String {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+        digest
+            .as_ref()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
