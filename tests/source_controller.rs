@@ -13,10 +13,11 @@ use actix::prelude::*;
 use driftless::api::git_repository::v1::GitRepository;
 use driftless::controller::{Controller, ControllerOptions, SourceEvent, SourceKey};
 use driftless::render::tree::FileTree;
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sha2_free::sha256_hex;
-use support::git::{GitDaemon, TestRepo, closed_port, scratch};
+use support::git::{GitDaemon, HttpAuth, HttpGitServer, TestRepo, closed_port, scratch};
 use support::{env, wait_for};
 use tokio::sync::mpsc;
 
@@ -397,6 +398,201 @@ async fn failures_show_in_status_and_the_last_artifact_stays() {
         http_get(&kept.url).await.len() as i64,
         kept.size.unwrap_or(-1)
     );
+}
+
+#[actix_rt::test]
+async fn tags_commit_pins_and_ignore_rules() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-refs").await;
+    let storage = scratch("storage");
+    let controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[
+        (
+            "deploy/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        ),
+        ("docs/guide.md", "# guide\n"),
+    ]);
+    let first = repo.head();
+    repo.tag("release-1");
+    repo.write_files(&[("deploy/extra.yaml", "b: 2\n")]);
+    repo.commit("later");
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+    for (name, reference) in [
+        ("tagged", json!({"tag": "release-1"})),
+        ("pinned", json!({"commit": first})),
+    ] {
+        create(
+            &api,
+            &git_repository(
+                namespace.name(),
+                name,
+                &repo.file_url(),
+                json!({"ref": reference}),
+            ),
+        )
+        .await;
+    }
+    wait_for_revision(&api, "tagged", &format!("release-1@sha1:{first}")).await;
+    wait_for_revision(&api, "pinned", &format!("sha1:{first}")).await;
+
+    // spec.ignore changes the artifact without a new commit: a new digest, published.
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "ignoring",
+            &repo.file_url(),
+            json!({"ref": {"branch": "main"}, "ignore": "docs/\n"}),
+        ),
+    )
+    .await;
+    let revision = format!("main@sha1:{}", repo.head());
+    let before = wait_for_revision(&api, "ignoring", &revision).await;
+    let key = SourceKey::git_repository(namespace.name(), "ignoring");
+    let paths: Vec<String> = controller
+        .store
+        .current(&key)
+        .expect("stored")
+        .artifact
+        .paths()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(paths, ["deploy/cm.yaml", "deploy/extra.yaml"]);
+    let (sender, mut events) = mpsc::unbounded_channel();
+    controller
+        .subscriptions
+        .subscribe(&key, "probe", Probe(sender).start().recipient());
+    assert!(matches!(
+        next_event(&mut events).await,
+        SourceEvent::CommitChanged { .. }
+    ));
+    let patch = json!({"spec": {"ignore": "deploy/extra.yaml\n"}});
+    api.patch("ignoring", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("change spec.ignore");
+    let old_digest = before
+        .status
+        .and_then(|status| status.artifact)
+        .map(|artifact| artifact.digest)
+        .expect("digest");
+    match next_event(&mut events).await {
+        SourceEvent::CommitChanged {
+            revision: same,
+            digest,
+            artifact,
+            ..
+        } => {
+            assert_eq!(same, revision);
+            assert_ne!(digest, old_digest);
+            assert!(artifact.read("docs/guide.md").is_ok());
+            assert!(artifact.read("deploy/extra.yaml").is_err());
+        }
+        other => panic!("expected CommitChanged, got {other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn http_basic_auth_from_the_secret_and_a_refused_password() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-auth").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[("a.yaml", "a: 1\n")]);
+    let server = HttpGitServer::start(
+        &repo.root(),
+        HttpAuth::Basic {
+            username: "flux".to_string(),
+            password: "right-password".to_string(),
+        },
+    );
+    let client = env().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace.name());
+    for (name, password) in [("good", "right-password"), ("bad", "wrong-password-123")] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": {"username": "flux", "password": password},
+        }))
+        .expect("Secret");
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("create Secret");
+    }
+    let api: Api<GitRepository> = Api::namespaced(client, namespace.name());
+    for (name, secret) in [("with-good", "good"), ("with-bad", "bad")] {
+        create(
+            &api,
+            &git_repository(
+                namespace.name(),
+                name,
+                &server.url("repo.git"),
+                json!({"ref": {"branch": "main"}, "secretRef": {"name": secret}}),
+            ),
+        )
+        .await;
+    }
+    wait_for_revision(&api, "with-good", &format!("main@sha1:{}", repo.head())).await;
+    let message =
+        wait_for_condition(&api, "with-bad", "Ready", "False", "AuthenticationFailed").await;
+    assert!(!message.contains("wrong-password-123"), "{message}");
+}
+
+#[actix_rt::test]
+async fn a_server_that_goes_down_and_comes_back_and_garbage_collection() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-outage").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[("a.yaml", "a: 1\n")]);
+    let daemon = GitDaemon::start(&repo.root());
+    let port = daemon.port();
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "flaky",
+            &daemon.url("repo.git"),
+            json!({"ref": {"branch": "main"}}),
+        ),
+    )
+    .await;
+    let first = format!("main@sha1:{}", repo.head());
+    wait_for_revision(&api, "flaky", &first).await;
+
+    drop(daemon);
+    request_reconcile(&api, "flaky", "while-down").await;
+    wait_for_condition(&api, "flaky", "FetchFailed", "True", "GitOperationFailed").await;
+    let object = api.get("flaky").await.expect("get");
+    assert_eq!(
+        object
+            .status
+            .and_then(|status| status.artifact)
+            .map(|artifact| artifact.revision),
+        Some(first),
+        "the last artifact stays while the server is down"
+    );
+
+    // Back on the same port, with two more commits: three artifacts in all, two kept.
+    let _daemon = GitDaemon::start_on(&repo.root(), port);
+    for round in ["second", "third"] {
+        repo.write_files(&[("a.yaml", &format!("a: {round}\n"))]);
+        repo.commit(round);
+        request_reconcile(&api, "flaky", round).await;
+        wait_for_revision(&api, "flaky", &format!("main@sha1:{}", repo.head())).await;
+    }
+    let directory = storage
+        .path()
+        .join("gitrepository")
+        .join(namespace.name())
+        .join("flaky");
+    let tarballs = std::fs::read_dir(&directory)
+        .expect("artifact directory")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tar.gz"))
+        .count();
+    assert_eq!(tarballs, 2, "only the newest two artifacts are kept");
 }
 
 /// GETs `url` (plain HTTP) and returns the body, failing on anything but 200.

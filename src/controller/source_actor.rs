@@ -219,7 +219,16 @@ async fn reconcile_once(shared: &SourceShared, key: &SourceKey, object: &GitRepo
         tracing::debug!(source = %key, "suspended");
         return Outcome::Done;
     }
-    match fetch_artifact(shared, key, object).await {
+    let fetched = fetch_artifact(shared, key, object)
+        .await
+        .map_err(|failure| Failure {
+            // Credentials written into the URL never reach status, events or logs.
+            message: failure
+                .message
+                .replace(&object.spec.url, &redact_url(&object.spec.url)),
+            ..failure
+        });
+    match fetched {
         Ok((handle, new)) => {
             if new {
                 shared.subscriptions.publish(&handle);
@@ -455,6 +464,18 @@ fn git_failure(error: &GitError) -> Failure {
     }
 }
 
+/// `url` without the user information (`https://user:token@host/` → `https://***@host/`).
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
 /// Up to 10 % more than `interval`, the same for the same source every time.
 fn jittered(interval: Duration, key: &SourceKey) -> Duration {
     use std::hash::{Hash, Hasher};
@@ -646,6 +667,20 @@ mod tests {
         assert_eq!(backoff(2, interval), Duration::from_secs(2));
         assert_eq!(backoff(4, interval), Duration::from_secs(8));
         assert_eq!(backoff(30, interval), interval);
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_url("https://user:token@git.example.com/org/repo.git"),
+            "https://***@git.example.com/org/repo.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git@host:22/repo.git"),
+            "ssh://***@host:22/repo.git"
+        );
+        assert_eq!(redact_url("https://host/a@b"), "https://host/a@b");
+        assert_eq!(redact_url("file:///tmp/repo"), "file:///tmp/repo");
     }
 
     #[test]

@@ -209,8 +209,12 @@ pub struct GitDaemon {
 
 impl GitDaemon {
     pub fn start(root: &Path) -> Self {
+        Self::start_on(root, closed_port())
+    }
+
+    /// A daemon on a given port: the same server coming back after it went down.
+    pub fn start_on(root: &Path, port: u16) -> Self {
         let exec_path = git(Path::new("/"), &["--exec-path"]);
-        let port = closed_port();
         // The daemon binary itself, not `git daemon`: killing the `git` wrapper would leave
         // the daemon holding the test's pipes.
         let mut child = Command::new(Path::new(&exec_path).join("git-daemon"))
@@ -233,6 +237,10 @@ impl GitDaemon {
 
     pub fn url(&self, repository: &str) -> String {
         format!("git://127.0.0.1:{}/{repository}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 }
 
