@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sha2_free::sha256_hex;
-use support::git::{GitDaemon, HttpAuth, HttpGitServer, TestRepo, closed_port, scratch};
+use support::git::{GitDaemon, HttpAuth, HttpGitServer, TestPki, TestRepo, closed_port, scratch};
 use support::{env, wait_for};
 use tokio::sync::mpsc;
 
@@ -25,6 +25,14 @@ use tokio::sync::mpsc;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn start_controller(namespace: &str, storage: &std::path::Path) -> Controller {
+    start_controller_with(namespace, storage, 50 * 1024 * 1024).await
+}
+
+async fn start_controller_with(
+    namespace: &str,
+    storage: &std::path::Path,
+    max_artifact_size: u64,
+) -> Controller {
     Controller::start(
         env().client().await,
         ControllerOptions {
@@ -33,7 +41,7 @@ async fn start_controller(namespace: &str, storage: &std::path::Path) -> Control
             concurrent_fetches: 2,
             http_addr: "127.0.0.1:0".parse().expect("address"),
             advertised_addr: None,
-            max_artifact_size: 50 * 1024 * 1024,
+            max_artifact_size,
             field_manager: "driftless".to_string(),
         },
     )
@@ -593,6 +601,97 @@ async fn a_server_that_goes_down_and_comes_back_and_garbage_collection() {
         .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tar.gz"))
         .count();
     assert_eq!(tarballs, 2, "only the newest two artifacts are kept");
+}
+
+#[actix_rt::test]
+async fn https_with_the_secrets_ca_and_client_certificate() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-tls").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[("a.yaml", "a: 1\n")]);
+    let pki = TestPki::new();
+    let server = HttpGitServer::start_with(
+        &repo.root(),
+        HttpAuth::Anonymous,
+        Some(pki.server_tls(true)),
+    );
+    let client = env().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace.name());
+    let text = |pem: &[u8]| String::from_utf8_lossy(pem).into_owned();
+    for (name, data) in [
+        (
+            "tls",
+            json!({
+                "ca.crt": text(&pki.ca_pem),
+                "tls.crt": text(&pki.client_cert_pem),
+                "tls.key": text(&pki.client_key_pem),
+            }),
+        ),
+        ("ca-only", json!({"ca.crt": text(&pki.ca_pem)})),
+    ] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": data,
+        }))
+        .expect("Secret");
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("create Secret");
+    }
+    let api: Api<GitRepository> = Api::namespaced(client, namespace.name());
+    for (name, secret) in [("mutual", "tls"), ("no-client-cert", "ca-only")] {
+        create(
+            &api,
+            &git_repository(
+                namespace.name(),
+                name,
+                &server.url("repo.git"),
+                json!({"ref": {"branch": "main"}, "secretRef": {"name": secret}}),
+            ),
+        )
+        .await;
+    }
+    wait_for_revision(&api, "mutual", &format!("main@sha1:{}", repo.head())).await;
+    wait_for_condition(
+        &api,
+        "no-client-cert",
+        "FetchFailed",
+        "True",
+        "GitOperationFailed",
+    )
+    .await;
+}
+
+#[actix_rt::test]
+async fn an_artifact_over_the_size_limit_is_refused() {
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-size").await;
+    let storage = scratch("storage");
+    let _controller = start_controller_with(namespace.name(), storage.path(), 64).await;
+    let repo = TestRepo::new(&[("big.yaml", &"x: 1\n".repeat(2000))]);
+    let api: Api<GitRepository> = Api::namespaced(env().client().await, namespace.name());
+    create(
+        &api,
+        &git_repository(
+            namespace.name(),
+            "huge",
+            &repo.file_url(),
+            json!({"ref": {"branch": "main"}}),
+        ),
+    )
+    .await;
+    let message = wait_for_condition(&api, "huge", "Ready", "False", "ArtifactTooLarge").await;
+    assert!(message.contains("--max-artifact-size"), "{message}");
+    assert!(
+        !storage
+            .path()
+            .join("gitrepository")
+            .join(namespace.name())
+            .join("huge")
+            .exists()
+    );
 }
 
 /// GETs `url` (plain HTTP) and returns the body, failing on anything but 200.

@@ -219,6 +219,13 @@ async fn reconcile_once(shared: &SourceShared, key: &SourceKey, object: &GitRepo
         tracing::debug!(source = %key, "suspended");
         return Outcome::Done;
     }
+    let status = object.status.as_ref();
+    if status.and_then(|status| status.observed_generation) != object.metadata.generation
+        || status.and_then(|status| status.artifact.as_ref()).is_none()
+    {
+        // Something a user waits for (a new or changed object): say it is under way.
+        write_progressing(shared, object).await;
+    }
     let fetched = fetch_artifact(shared, key, object)
         .await
         .map_err(|failure| Failure {
@@ -598,6 +605,36 @@ async fn write_failed(shared: &SourceShared, object: &GitRepository, failure: &F
         ));
     }
     status.insert("conditions".into(), json!(conditions));
+    apply_status(shared, object, status).await;
+}
+
+async fn write_progressing(shared: &SourceShared, object: &GitRepository) {
+    let message = "reconciliation in progress";
+    // Everything else stays as it was (an applied field left out would be removed): the
+    // last artifact, in particular, remains visible while the new one is built.
+    let mut status = match object.status.as_ref().map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::Object(status))) => status,
+        _ => serde_json::Map::new(),
+    };
+    status.insert(
+        "conditions".into(),
+        json!([
+            condition(
+                object,
+                types::READY,
+                "Unknown",
+                reasons::PROGRESSING,
+                message
+            ),
+            condition(
+                object,
+                types::RECONCILING,
+                "True",
+                reasons::PROGRESSING,
+                message
+            ),
+        ]),
+    );
     apply_status(shared, object, status).await;
 }
 
