@@ -661,6 +661,8 @@ impl Builder<'_> {
             resources,
             &kustomization.name_prefix,
             &kustomization.name_suffix,
+            &fieldspec::effective_name_specs(&config.name_prefix),
+            &fieldspec::effective_name_specs(&config.name_suffix),
         );
         if !kustomization.name_prefix.is_empty() {
             self.mark(resources, file, "PrefixTransformer", None, None);

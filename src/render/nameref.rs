@@ -730,7 +730,13 @@ mod tests {
                     "containers": [{"name": "c", "env": [{"name": "X", "value": "sa"}]}]}}}}),
         ]);
         transform::set_namespace(&mut resources, "target").expect("namespace");
-        transform::add_prefix_suffix(&mut resources, "x-", "");
+        transform::add_prefix_suffix(
+            &mut resources,
+            "x-",
+            "",
+            &crate::render::fieldspec::effective_name_specs(&[]),
+            &crate::render::fieldspec::effective_name_specs(&[]),
+        );
         fix_references(&mut resources, &[]).expect("references");
         assert_eq!(resources[2].object["roleRef"]["name"], "x-role");
         assert_eq!(
@@ -754,7 +760,13 @@ mod tests {
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "ic"}}),
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "in"}, "spec": {"ingressClassName": "ic"}}),
         ]);
-        transform::add_prefix_suffix(&mut resources, "x-", "");
+        transform::add_prefix_suffix(
+            &mut resources,
+            "x-",
+            "",
+            &crate::render::fieldspec::effective_name_specs(&[]),
+            &crate::render::fieldspec::effective_name_specs(&[]),
+        );
         fix_references(&mut resources, &[]).expect("references");
         assert_eq!(resources[0].name(), "x-ic");
         assert_eq!(resources[1].object["spec"]["ingressClassName"], "ic");

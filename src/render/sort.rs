@@ -149,6 +149,25 @@ impl PartialEq for SortKey {
 
 impl Eq for SortKey {}
 
+/// kyaml's `Gvk.IsLessThan`: the fixed kind order first (not `sortOptions`), then the
+/// `group_version_kind` text. kustomize sorts field-spec lists with it.
+pub fn gvk_is_less(a: &ResId, b: &ResId) -> bool {
+    let rank = |kind: &str| -> i64 {
+        if let Some(index) = ORDER_FIRST.iter().position(|candidate| *candidate == kind) {
+            index as i64 - ORDER_FIRST.len() as i64
+        } else if let Some(index) = ORDER_LAST.iter().position(|candidate| *candidate == kind) {
+            1 + index as i64
+        } else {
+            0
+        }
+    };
+    let (rank_a, rank_b) = (rank(&a.kind), rank(&b.kind));
+    if rank_a != rank_b {
+        return rank_a < rank_b;
+    }
+    gvk_string(a) < gvk_string(b)
+}
+
 fn gvk_string(id: &ResId) -> String {
     let or = |value: &str, placeholder: &str| {
         if value.is_empty() {

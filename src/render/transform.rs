@@ -136,13 +136,22 @@ fn keeps_its_name(original: &ResId) -> bool {
         || (original.kind == "APIService" && original.group == "apiregistration.k8s.io")
 }
 
-/// `namePrefix:` and `nameSuffix:`.
-pub fn add_prefix_suffix(resources: &mut [Resource], prefix: &str, suffix: &str) {
-    let name = FieldSpec {
-        path: "metadata/name".into(),
-        ..FieldSpec::default()
-    };
-    add_prefix_suffix_at(resources, prefix, suffix, std::slice::from_ref(&name));
+/// `namePrefix:` and `nameSuffix:`, through the field specs kustomize would use for each
+/// ([`fieldspec::effective_name_specs`]).
+pub fn add_prefix_suffix(
+    resources: &mut [Resource],
+    prefix: &str,
+    suffix: &str,
+    prefix_specs: &[FieldSpec],
+    suffix_specs: &[FieldSpec],
+) {
+    if prefix_specs == suffix_specs {
+        add_prefix_suffix_at(resources, prefix, suffix, prefix_specs);
+    } else {
+        // Two transformers in kustomize, each with its own specs.
+        add_prefix_suffix_at(resources, prefix, "", prefix_specs);
+        add_prefix_suffix_at(resources, "", suffix, suffix_specs);
+    }
 }
 
 /// Prefixes and suffixes the string fields `specs` select (normally `metadata/name`),
@@ -162,10 +171,14 @@ pub fn add_prefix_suffix_at(
         }
         let id = resource.id();
         let selected: Vec<&FieldSpec> = specs.iter().filter(|spec| spec.selects(&id)).collect();
+        // Only a `metadata/name` spec renames the object; others prefix other fields.
+        let renames = selected.iter().any(|spec| spec.path == "metadata/name");
         if selected.is_empty() {
             continue;
         }
-        resource.remember_id();
+        if renames {
+            resource.remember_id();
+        }
         for spec in selected {
             fieldspec::visit(
                 &mut resource.object,
@@ -178,10 +191,10 @@ pub fn add_prefix_suffix_at(
                 },
             );
         }
-        if !prefix.is_empty() {
+        if renames && !prefix.is_empty() {
             resource.prefixes.push(prefix.to_string());
         }
-        if !suffix.is_empty() {
+        if renames && !suffix.is_empty() {
             resource.suffixes.push(suffix.to_string());
         }
     }
@@ -482,7 +495,13 @@ mod tests {
             resource(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}})),
             resource(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ns"}})),
         ];
-        add_prefix_suffix(&mut resources, "p-", "-s");
+        add_prefix_suffix(
+            &mut resources,
+            "p-",
+            "-s",
+            &fieldspec::effective_name_specs(&[]),
+            &fieldspec::effective_name_specs(&[]),
+        );
         assert_eq!(resources[0].name(), "p-svc-s");
         assert_eq!(resources[1].name(), "ns");
     }
