@@ -335,6 +335,52 @@ pub fn is_kind(api_version: &str, kind: &str, want_group: &str, want_kind: &str)
     split_api_version(api_version).0 == want_group && kind == want_kind
 }
 
+/// The field specs the prefix (or suffix) transformer uses: the default `metadata/name` plus
+/// a kustomization's `configurations:` entries, merged as kustomize merges them.
+///
+/// kustomize's `FsSlice.MergeOne` skips an incoming spec when a listed one has the same path
+/// and a type the incoming one selects, and the config is merged twice on its way to the
+/// transformer (defaults with the custom config, then into the accumulated one), sorted by
+/// kind in between. A custom `metadata/name` spec for one kind sorts before the default
+/// spec for every kind and so absorbs it: only the kinds named get a prefix.
+pub fn effective_name_specs(custom: &[FieldSpec]) -> Vec<FieldSpec> {
+    fn merge_one(list: &mut Vec<FieldSpec>, incoming: FieldSpec) {
+        let selected_by = |listed: &FieldSpec| {
+            (incoming.group.is_empty() || incoming.group == listed.group)
+                && (incoming.version.is_empty() || incoming.version == listed.version)
+                && (incoming.kind.is_empty() || incoming.kind == listed.kind)
+        };
+        if !list
+            .iter()
+            .any(|listed| listed.path == incoming.path && selected_by(listed))
+        {
+            list.push(incoming);
+        }
+    }
+    fn sorted(mut list: Vec<FieldSpec>) -> Vec<FieldSpec> {
+        list.sort_by(|a, b| {
+            let (a, b) = (a.gvk(), b.gvk());
+            if super::sort::gvk_is_less(&a, &b) {
+                std::cmp::Ordering::Less
+            } else if super::sort::gvk_is_less(&b, &a) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+        list
+    }
+    let mut combined = vec![FieldSpec::new("", "", "", "metadata/name", false)];
+    for spec in custom {
+        merge_one(&mut combined, spec.clone());
+    }
+    let mut effective = Vec::new();
+    for spec in sorted(combined) {
+        merge_one(&mut effective, spec);
+    }
+    sorted(effective)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,50 +445,4 @@ mod tests {
             "Job selectors are not created"
         );
     }
-}
-
-/// The field specs the prefix (or suffix) transformer uses: the default `metadata/name` plus
-/// a kustomization's `configurations:` entries, merged as kustomize merges them.
-///
-/// kustomize's `FsSlice.MergeOne` skips an incoming spec when a listed one has the same path
-/// and a type the incoming one selects, and the config is merged twice on its way to the
-/// transformer (defaults with the custom config, then into the accumulated one), sorted by
-/// kind in between. A custom `metadata/name` spec for one kind sorts before the default
-/// spec for every kind and so absorbs it: only the kinds named get a prefix.
-pub fn effective_name_specs(custom: &[FieldSpec]) -> Vec<FieldSpec> {
-    fn merge_one(list: &mut Vec<FieldSpec>, incoming: FieldSpec) {
-        let selected_by = |listed: &FieldSpec| {
-            (incoming.group.is_empty() || incoming.group == listed.group)
-                && (incoming.version.is_empty() || incoming.version == listed.version)
-                && (incoming.kind.is_empty() || incoming.kind == listed.kind)
-        };
-        if !list
-            .iter()
-            .any(|listed| listed.path == incoming.path && selected_by(listed))
-        {
-            list.push(incoming);
-        }
-    }
-    fn sorted(mut list: Vec<FieldSpec>) -> Vec<FieldSpec> {
-        list.sort_by(|a, b| {
-            let (a, b) = (a.gvk(), b.gvk());
-            if super::sort::gvk_is_less(&a, &b) {
-                std::cmp::Ordering::Less
-            } else if super::sort::gvk_is_less(&b, &a) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
-        list
-    }
-    let mut combined = vec![FieldSpec::new("", "", "", "metadata/name", false)];
-    for spec in custom {
-        merge_one(&mut combined, spec.clone());
-    }
-    let mut effective = Vec::new();
-    for spec in sorted(combined) {
-        merge_one(&mut effective, spec);
-    }
-    sorted(effective)
 }
