@@ -66,11 +66,22 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     // A plain level (the default `info`) needs no directive parsing: `driftless build` runs
     // once per render, and the full filter is a measurable part of a small one.
     let installed = if let Ok(level) = filter.parse::<tracing_subscriber::filter::LevelFilter>() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        // kube's client logs every non-2xx answer as an error, even those we expect (a
+        // starting API server's /readyz, a 404 we handle); we log failures with context.
+        let targets = tracing_subscriber::filter::Targets::new()
+            .with_default(level)
+            .with_target(
+                "kube_client::client::builder",
+                tracing_subscriber::filter::LevelFilter::OFF,
+            );
         let builder = builder.with_max_level(level);
         match format {
-            LogFormat::Text => builder.try_init(),
-            LogFormat::Json => builder.json().try_init(),
+            LogFormat::Text => builder.finish().with(targets).try_init(),
+            LogFormat::Json => builder.json().finish().with(targets).try_init(),
         }
+        .map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
     } else {
         let filter = tracing_subscriber::EnvFilter::try_new(filter)
             .map_err(|error| anyhow::anyhow!("invalid --log-level {filter:?}: {error}"))?;
@@ -79,6 +90,7 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
             LogFormat::Text => builder.try_init(),
             LogFormat::Json => builder.json().try_init(),
         }
+        .map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
     };
-    installed.map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
+    installed
 }
