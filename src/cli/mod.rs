@@ -65,7 +65,7 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
     let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     // A plain level (the default `info`) needs no directive parsing: `driftless build` runs
     // once per render, and the full filter is a measurable part of a small one.
-    let installed = if let Ok(level) = filter.parse::<tracing_subscriber::filter::LevelFilter>() {
+    if let Ok(level) = filter.parse::<tracing_subscriber::filter::LevelFilter>() {
         use tracing_subscriber::layer::SubscriberExt as _;
         use tracing_subscriber::util::SubscriberInitExt as _;
         // kube's client logs every non-2xx answer as an error, even those we expect (a
@@ -91,6 +91,5 @@ fn init_logging(format: LogFormat, filter: &str) -> anyhow::Result<()> {
             LogFormat::Json => builder.json().try_init(),
         }
         .map_err(|error| anyhow::anyhow!("cannot install the logger: {error}"))
-    };
-    installed
+    }
 }
