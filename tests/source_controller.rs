@@ -140,6 +140,19 @@ async fn next_event(events: &mut mpsc::UnboundedReceiver<SourceEvent>) -> Source
         .expect("the probe is alive")
 }
 
+/// A Secret with `string_data`, as a user would write the credentials.
+async fn create_secret(client: &kube::Client, namespace: &str, name: &str, string_data: Value) {
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "stringData": string_data,
+    }))
+    .expect("Secret");
+    Api::<Secret>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create Secret");
+}
+
 async fn request_reconcile(api: &Api<GitRepository>, name: &str, token: &str) {
     let patch = json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": token}}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -515,17 +528,14 @@ async fn http_basic_auth_from_the_secret_and_a_refused_password() {
         },
     );
     let client = env().client().await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace.name());
     for (name, password) in [("good", "right-password"), ("bad", "wrong-password-123")] {
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "stringData": {"username": "flux", "password": password},
-        }))
-        .expect("Secret");
-        secrets
-            .create(&PostParams::default(), &secret)
-            .await
-            .expect("create Secret");
+        create_secret(
+            &client,
+            namespace.name(),
+            name,
+            json!({"username": "flux", "password": password}),
+        )
+        .await;
     }
     let api: Api<GitRepository> = Api::namespaced(client, namespace.name());
     for (name, secret) in [("with-good", "good"), ("with-bad", "bad")] {
@@ -617,7 +627,6 @@ async fn https_with_the_secrets_ca_and_client_certificate() {
         Some(pki.server_tls(true)),
     );
     let client = env().client().await;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace.name());
     let text = |pem: &[u8]| String::from_utf8_lossy(pem).into_owned();
     for (name, data) in [
         (
@@ -630,15 +639,7 @@ async fn https_with_the_secrets_ca_and_client_certificate() {
         ),
         ("ca-only", json!({"ca.crt": text(&pki.ca_pem)})),
     ] {
-        let secret: Secret = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "stringData": data,
-        }))
-        .expect("Secret");
-        secrets
-            .create(&PostParams::default(), &secret)
-            .await
-            .expect("create Secret");
+        create_secret(&client, namespace.name(), name, data).await;
     }
     let api: Api<GitRepository> = Api::namespaced(client, namespace.name());
     for (name, secret) in [("mutual", "tls"), ("no-client-cert", "ca-only")] {

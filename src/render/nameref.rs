@@ -730,13 +730,7 @@ mod tests {
                     "containers": [{"name": "c", "env": [{"name": "X", "value": "sa"}]}]}}}}),
         ]);
         transform::set_namespace(&mut resources, "target").expect("namespace");
-        transform::add_prefix_suffix(
-            &mut resources,
-            "x-",
-            "",
-            &crate::render::fieldspec::effective_name_specs(&[]),
-            &crate::render::fieldspec::effective_name_specs(&[]),
-        );
+        add_prefix(&mut resources, "x-");
         fix_references(&mut resources, &[]).expect("references");
         assert_eq!(resources[2].object["roleRef"]["name"], "x-role");
         assert_eq!(
@@ -754,19 +748,19 @@ mod tests {
         );
     }
 
+    /// `namePrefix:` with the default field specs.
+    fn add_prefix(resources: &mut [Resource], prefix: &str) {
+        let specs = crate::render::fieldspec::effective_name_specs(&[]);
+        transform::add_prefix_suffix(resources, prefix, "", &specs, &specs);
+    }
+
     #[test]
     fn ingress_class_names_are_not_followed_because_of_kustomizes_group_typo() {
         let mut resources = build(vec![
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "ic"}}),
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "in"}, "spec": {"ingressClassName": "ic"}}),
         ]);
-        transform::add_prefix_suffix(
-            &mut resources,
-            "x-",
-            "",
-            &crate::render::fieldspec::effective_name_specs(&[]),
-            &crate::render::fieldspec::effective_name_specs(&[]),
-        );
+        add_prefix(&mut resources, "x-");
         fix_references(&mut resources, &[]).expect("references");
         assert_eq!(resources[0].name(), "x-ic");
         assert_eq!(resources[1].object["spec"]["ingressClassName"], "ic");
