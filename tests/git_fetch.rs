@@ -718,7 +718,9 @@ fn ssh_auth(identity: &str, known_hosts: &str) -> GitAuth {
 
 #[test]
 fn ssh_server_serves_a_branch_with_the_secrets_key_and_known_hosts() {
-    let Some(server) = SshServer::start_or_skip("ssh_server_serves_a_branch") else {
+    let Some(server) =
+        SshServer::start_or_skip("ssh_server_serves_a_branch_with_the_secrets_key_and_known_hosts")
+    else {
         return;
     };
     let repo = TestRepo::new(&[("app/deploy.yaml", "kind: Deployment")]);
@@ -769,7 +771,9 @@ fn ssh_server_serves_a_branch_with_the_secrets_key_and_known_hosts() {
 
 #[test]
 fn ssh_server_with_another_host_key_is_refused_before_logging_in() {
-    let Some(server) = SshServer::start_or_skip("ssh_server_with_another_host_key") else {
+    let Some(server) =
+        SshServer::start_or_skip("ssh_server_with_another_host_key_is_refused_before_logging_in")
+    else {
         return;
     };
     let repo = TestRepo::new(&[("a.yaml", "a")]);
@@ -807,7 +811,8 @@ fn ssh_server_with_another_host_key_is_refused_before_logging_in() {
 
 #[test]
 fn ssh_server_refuses_a_client_key_it_does_not_know() {
-    let Some(server) = SshServer::start_or_skip("ssh_server_refuses_a_client_key") else {
+    let Some(server) = SshServer::start_or_skip("ssh_server_refuses_a_client_key_it_does_not_know")
+    else {
         return;
     };
     let repo = TestRepo::new(&[("a.yaml", "a")]);
