@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use driftless::source::git::{FetchRequest, Fetched, GitAuth, GitError, GitReference, fetch};
 use support::git::{
-    BlackHole, GitDaemon, HttpAuth, HttpGitServer, TestPki, TestRepo, closed_port, git, scratch,
+    BlackHole, GitDaemon, HttpAuth, HttpGitServer, SshServer, TestPki, TestRepo, closed_port, git,
+    known_hosts_line, scratch, ssh_key_pair,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -680,9 +681,8 @@ fn ssh_requires_known_hosts() {
 
 #[test]
 fn ssh_runs_the_system_client_with_strict_host_keys() {
-    // No sshd on the test machines (it needs a system user and /run/sshd): this checks
-    // that gix starts the system ssh with the Secret's files and that a connection
-    // failure comes back as a retryable transport error naming the URL.
+    // Nothing listens: a connection failure comes back as a retryable transport error
+    // naming the URL. The `ssh_server_*` tests below talk to a real sshd.
     let identity = scratch("key");
     let key = identity.path().join("id");
     let output = std::process::Command::new("ssh-keygen")
@@ -702,6 +702,140 @@ fn ssh_runs_the_system_client_with_strict_host_keys() {
     assert!(matches!(error, GitError::Transport { .. }), "{error:?}");
     assert!(error.is_retryable());
     assert!(error.to_string().contains(&url), "{error}");
+    assert!(
+        error.to_string().contains("Connection refused"),
+        "ssh's own words: {error}"
+    );
+}
+
+fn ssh_auth(identity: &str, known_hosts: &str) -> GitAuth {
+    GitAuth {
+        ssh_identity: Some(identity.as_bytes().to_vec()),
+        ssh_known_hosts: Some(known_hosts.as_bytes().to_vec()),
+        ..GitAuth::default()
+    }
+}
+
+#[test]
+fn ssh_server_serves_a_branch_with_the_secrets_key_and_known_hosts() {
+    let Some(server) =
+        SshServer::start_or_skip("ssh_server_serves_a_branch_with_the_secrets_key_and_known_hosts")
+    else {
+        return;
+    };
+    let repo = TestRepo::new(&[("app/deploy.yaml", "kind: Deployment")]);
+    let auth = ssh_auth(server.client_key(), &server.known_hosts());
+    let url = server.url(&repo.bare());
+    let work = scratch("work");
+
+    let first = repo.head();
+    let fetched = try_fetch(&url, &branch("main"), &auth, work.path())
+        .unwrap_or_else(|error| panic!("fetch over ssh: {error}\nsshd: {}", server.log()));
+    assert_eq!(fetched.commit, first);
+    assert_eq!(fetched.revision, format!("main@sha1:{first}"));
+    assert_holds(&fetched, "app/deploy.yaml", "kind: Deployment");
+
+    // The same store follows the branch over ssh.
+    repo.write_files(&[("app/deploy.yaml", "kind: StatefulSet")]);
+    let second = repo.commit("second");
+    let again = try_fetch(&url, &branch("main"), &auth, work.path())
+        .unwrap_or_else(|error| panic!("refetch over ssh: {error}\nsshd: {}", server.log()));
+    assert_eq!(again.revision, format!("main@sha1:{second}"));
+    assert_holds(&again, "app/deploy.yaml", "kind: StatefulSet");
+
+    let log = server.log();
+    assert!(
+        log.contains("Accepted publickey for root"),
+        "sshd saw the Secret's key: {log}"
+    );
+
+    let missing = try_fetch(
+        &server.url(&repo.root().join("missing.git")),
+        &branch("main"),
+        &auth,
+        scratch("work").path(),
+    )
+    .expect_err("no such repository");
+    assert!(
+        matches!(missing, GitError::RepositoryNotFound { .. }),
+        "{missing:?}"
+    );
+    assert!(!missing.is_retryable());
+    assert!(
+        missing
+            .to_string()
+            .contains("does not appear to be a git repository"),
+        "the remote git's words: {missing}"
+    );
+}
+
+#[test]
+fn ssh_server_with_another_host_key_is_refused_before_logging_in() {
+    let Some(server) =
+        SshServer::start_or_skip("ssh_server_with_another_host_key_is_refused_before_logging_in")
+    else {
+        return;
+    };
+    let repo = TestRepo::new(&[("a.yaml", "a")]);
+    let (_, impostor_public_key) = ssh_key_pair("impostor");
+    let auth = ssh_auth(
+        server.client_key(),
+        &known_hosts_line(server.port(), &impostor_public_key),
+    );
+    let work = scratch("work");
+    let error = try_fetch(
+        &server.url(&repo.bare()),
+        &branch("main"),
+        &auth,
+        work.path(),
+    )
+    .expect_err("the host key does not match known_hosts");
+    assert!(
+        matches!(error, GitError::UntrustedHostKey { .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("host key verification failed"),
+        "{error}"
+    );
+    let log = server.log();
+    assert!(
+        !log.contains("Accepted publickey"),
+        "the client must not log in to an unknown host: {log}"
+    );
+}
+
+#[test]
+fn ssh_server_refuses_a_client_key_it_does_not_know() {
+    let Some(server) = SshServer::start_or_skip("ssh_server_refuses_a_client_key_it_does_not_know")
+    else {
+        return;
+    };
+    let repo = TestRepo::new(&[("a.yaml", "a")]);
+    let (stranger_key, _) = ssh_key_pair("stranger");
+    let auth = ssh_auth(&stranger_key, &server.known_hosts());
+    let error = try_fetch(
+        &server.url(&repo.bare()),
+        &branch("main"),
+        &auth,
+        scratch("work").path(),
+    )
+    .expect_err("sshd does not know this key");
+    assert!(
+        matches!(error, GitError::AuthenticationFailed { .. }),
+        "{error:?}\nsshd: {}",
+        server.log()
+    );
+    assert!(!error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("Permission denied (publickey)"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("PRIVATE KEY"), "{error}");
 }
 
 #[test]

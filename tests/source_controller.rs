@@ -17,7 +17,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use sha2_free::sha256_hex;
-use support::git::{GitDaemon, HttpAuth, HttpGitServer, TestPki, TestRepo, closed_port, scratch};
+use support::git::{
+    GitDaemon, HttpAuth, HttpGitServer, SshServer, TestPki, TestRepo, closed_port,
+    known_hosts_line, scratch, ssh_key_pair,
+};
 use support::{env, wait_for};
 use tokio::sync::mpsc;
 
@@ -663,6 +666,88 @@ async fn https_with_the_secrets_ca_and_client_certificate() {
         "GitOperationFailed",
     )
     .await;
+}
+
+#[actix_rt::test]
+async fn ssh_with_the_secrets_identity_and_known_hosts() {
+    let Some(server) = SshServer::start_or_skip("ssh_with_the_secrets_identity_and_known_hosts")
+    else {
+        return;
+    };
+    env().ensure_crds().await.expect("CRDs");
+    let namespace = env().namespace("source-ssh").await;
+    let storage = scratch("storage");
+    let _controller = start_controller(namespace.name(), storage.path()).await;
+    let repo = TestRepo::new(&[("a.yaml", "a: 1\n")]);
+    let client = env().client().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace.name());
+    let (_, impostor_public_key) = ssh_key_pair("impostor");
+    for (name, known_hosts) in [
+        ("ssh-credentials", server.known_hosts()),
+        (
+            "another-host-key",
+            known_hosts_line(server.port(), &impostor_public_key),
+        ),
+    ] {
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": {"identity": server.client_key(), "known_hosts": known_hosts},
+        }))
+        .expect("Secret");
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("create Secret");
+    }
+    let api: Api<GitRepository> = Api::namespaced(client, namespace.name());
+    for (name, secret) in [
+        ("over-ssh", "ssh-credentials"),
+        ("untrusted-host", "another-host-key"),
+    ] {
+        create(
+            &api,
+            &git_repository(
+                namespace.name(),
+                name,
+                &server.url(&repo.bare()),
+                json!({"ref": {"branch": "main"}, "secretRef": {"name": secret}}),
+            ),
+        )
+        .await;
+    }
+    let message = wait_for_condition(
+        &api,
+        "untrusted-host",
+        "Ready",
+        "False",
+        "GitOperationFailed",
+    )
+    .await;
+    assert!(
+        message.contains("Host key verification failed"),
+        "{message}"
+    );
+    wait_for_revision(&api, "over-ssh", &format!("main@sha1:{}", repo.head())).await;
+
+    repo.write_files(&[("a.yaml", "a: 2\n")]);
+    let second = repo.commit("second");
+    request_reconcile(&api, "over-ssh", "second").await;
+    let object = wait_for_revision(&api, "over-ssh", &format!("main@sha1:{second}")).await;
+    let artifact = object
+        .status
+        .and_then(|status| status.artifact)
+        .expect("artifact");
+    let tarball = http_get(&artifact.url).await;
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&tarball)),
+        artifact.digest,
+        "the served artifact is the one fetched over ssh"
+    );
+    assert!(
+        server.log().contains("Accepted publickey for root"),
+        "sshd saw the Secret's key: {}",
+        server.log()
+    );
 }
 
 #[actix_rt::test]

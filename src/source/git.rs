@@ -10,7 +10,8 @@
 //! Transports: `file://`, `git://`, `http://` and `https://` (anonymous, basic auth, bearer
 //! token; `ca.crt` and `tls.crt`/`tls.key` for HTTPS), and `ssh://` through the system
 //! `ssh`, with the Secret's `identity` and `known_hosts` written to private files and
-//! strict host key checking.
+//! strict host key checking; what ssh writes to stderr is kept to classify its failures
+//! (an unknown host key, a refused key, a missing repository).
 //!
 //! The timeout bounds the whole fetch: it runs on a worker thread, and when time is up the
 //! fetch is interrupted and its repository moved aside, so a late write by the abandoned
@@ -294,6 +295,8 @@ pub enum GitError {
     RepositoryNotFound { url: String, message: String },
     #[error("the TLS certificate of '{url}' was refused: {message}")]
     UntrustedCertificate { url: String, message: String },
+    #[error("the SSH host key of '{url}' is not the one in 'known_hosts': {message}")]
+    UntrustedHostKey { url: String, message: String },
     #[error("failed to fetch from '{url}': {message}")]
     Transport { url: String, message: String },
     #[error("fetch from '{url}' did not finish within {timeout:?}")]
@@ -319,6 +322,7 @@ impl GitError {
                 | GitError::NoSemverMatch { .. }
                 | GitError::InvalidSemver(_)
                 | GitError::UntrustedCertificate { .. }
+                | GitError::UntrustedHostKey { .. }
         )
     }
 
@@ -361,6 +365,10 @@ pub fn fetch(request: &FetchRequest) -> Result<Fetched, GitError> {
     std::fs::create_dir_all(&work_dir).map_err(|error| storage(&work_dir, &error))?;
     remove_discarded(&work_dir);
 
+    let ssh_files = match scheme {
+        Scheme::Ssh => Some(SshFiles::write(request.auth)?),
+        _ => None,
+    };
     let job = Job {
         url: request.url.to_string(),
         scheme,
@@ -369,6 +377,7 @@ pub fn fetch(request: &FetchRequest) -> Result<Fetched, GitError> {
         timeout: request.timeout,
         repository: work_dir.join(REPOSITORY_DIR),
         interrupt: Arc::new(AtomicBool::new(false)),
+        ssh_files,
     };
     let interrupt = Arc::clone(&job.interrupt);
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -443,6 +452,9 @@ struct Job {
     timeout: Duration,
     repository: PathBuf,
     interrupt: Arc<AtomicBool>,
+    /// For `ssh://`. Owned by the job so that the Secret's files outlive every ssh process
+    /// the worker starts, even after its caller gave up on it.
+    ssh_files: Option<SshFiles>,
 }
 
 /// The remote ref to fetch and how to name the result.
@@ -455,12 +467,7 @@ struct Target {
 
 impl Job {
     fn run(&self) -> Result<Fetched, GitError> {
-        // Secret files must outlive every ssh process this fetch starts.
-        let ssh_files = match self.scheme {
-            Scheme::Ssh => Some(SshFiles::write(&self.auth)?),
-            _ => None,
-        };
-        let ssh = ssh_files.as_ref();
+        let ssh = self.ssh_files.as_ref();
         let repo = self.open_repository(ssh)?;
         let remote_ref = match &self.reference {
             GitReference::Commit { commit, branch } => {
@@ -846,19 +853,31 @@ impl Job {
 
     /// Classifies an error from talking to the remote.
     fn remote_error(&self, error: &gix::Error) -> GitError {
-        let message = chain(error);
+        let mut message = chain(error);
         if self.interrupt.load(Ordering::SeqCst) {
             return GitError::Timeout {
                 url: self.url.clone(),
                 timeout: self.timeout,
             };
         }
+        // gix only sees the stream end ("failed to fill whole buffer"); why it ended is in
+        // what ssh, or the git on the other side, wrote to stderr.
+        if let Some(said) = self.ssh_files.as_ref().and_then(SshFiles::last_words) {
+            message = format!("{said} ({message})");
+        }
         let lower = message.to_ascii_lowercase();
+        // Checked before credentials: the client refused the server, not the other way
+        // round, and only `known_hosts` can fix it.
+        if lower.contains("host key verification failed") {
+            return GitError::UntrustedHostKey {
+                url: self.url.clone(),
+                message,
+            };
+        }
         if error.classify().is_unauthenticated()
             || lower.contains("credentials")
             || lower.contains("authentication")
             || lower.contains("permission denied (publickey")
-            || lower.contains("host key verification failed")
         {
             return GitError::AuthenticationFailed {
                 url: self.url.clone(),
@@ -994,10 +1013,14 @@ fn remove_discarded(work_dir: &Path) {
     }
 }
 
-/// The SSH key and known hosts as private files for the system `ssh`.
+/// The SSH key and known hosts as private files for the system `ssh`, and the file its
+/// stderr goes to.
 struct SshFiles {
     dir: tempfile::TempDir,
 }
+
+/// Where ssh's stderr is collected, next to the Secret's files.
+const SSH_STDERR: &str = "ssh.stderr";
 
 impl SshFiles {
     fn write(auth: &GitAuth) -> Result<Self, GitError> {
@@ -1022,17 +1045,36 @@ impl SshFiles {
         Ok(SshFiles { dir })
     }
 
-    /// The `core.sshCommand` using these files, with host keys always checked.
+    /// The `core.sshCommand` using these files, with host keys always checked. gix runs it
+    /// through `sh`, passing its arguments as `"$@"`; stderr is appended to a file so that
+    /// errors can be classified (gix drops the lines it does not recognise onto the
+    /// controller's own stderr).
     fn command(&self, timeout: Duration) -> String {
         let quote =
             |path: PathBuf| format!("'{}'", path.display().to_string().replace('\'', "'\\''"));
         format!(
             "ssh -i {} -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes \
-             -o BatchMode=yes -o ConnectTimeout={}",
+             -o BatchMode=yes -o ConnectTimeout={} \"$@\" 2>>{}",
             quote(self.dir.path().join("identity")),
             quote(self.dir.path().join("known_hosts")),
-            timeout.as_secs().max(1)
+            timeout.as_secs().max(1),
+            quote(self.dir.path().join(SSH_STDERR)),
         )
+    }
+
+    /// The last two lines ssh wrote, without the frame of its warning banner: ssh ends with
+    /// its verdict ("Host key verification failed.", "Permission denied (publickey).") or
+    /// the remote git's own "fatal: …", and the line before often names the cause.
+    fn last_words(&self) -> Option<String> {
+        let bytes = std::fs::read(self.dir.path().join(SSH_STDERR)).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('@'))
+            .collect();
+        let last = lines.get(lines.len().saturating_sub(2)..)?;
+        (!last.is_empty()).then(|| last.join(" "))
     }
 }
 
@@ -1202,6 +1244,13 @@ mod tests {
         ] {
             assert!(command.contains(flag), "{command}");
         }
+        assert!(
+            command.ends_with(&format!(
+                "\"$@\" 2>>'{}'",
+                files.dir.path().join(SSH_STDERR).display()
+            )),
+            "{command}"
+        );
         assert!(command.contains(&format!(
             "-i '{}'",
             files.dir.path().join("identity").display()

@@ -680,3 +680,231 @@ impl TestPki {
         }
     }
 }
+
+/// Generates an unencrypted ed25519 key pair with `ssh-keygen`: (private key in OpenSSH
+/// format, public key line).
+pub fn ssh_key_pair(comment: &str) -> (String, String) {
+    let dir = scratch("ssh-key");
+    let path = dir.path().join("key");
+    let output = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(&path)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(
+        output.status.success(),
+        "ssh-keygen failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let private = std::fs::read_to_string(&path).expect("read private key");
+    let public = std::fs::read_to_string(path.with_extension("pub")).expect("read public key");
+    (private, public.trim().to_string())
+}
+
+/// The `known_hosts` line trusting `public_key` (an `ssh-… AAAA… comment` line) for
+/// 127.0.0.1 on `port`: OpenSSH names non-default ports as `[host]:port`.
+pub fn known_hosts_line(port: u16, public_key: &str) -> String {
+    let key: Vec<&str> = public_key.split_whitespace().take(2).collect();
+    format!("[127.0.0.1]:{port} {}\n", key.join(" "))
+}
+
+/// Set by CI, which installs openssh-server: there an sshd that cannot run fails the ssh
+/// tests instead of skipping them.
+pub const REQUIRE_SSHD: &str = "DRIFTLESS_REQUIRE_SSHD";
+
+const SSHD: &str = "/usr/sbin/sshd";
+/// Compiled into Debian's sshd: it refuses to start without this directory for the
+/// privilege-separated child.
+const SSHD_PRIVSEP_DIR: &str = "/run/sshd";
+
+/// A real OpenSSH server on 127.0.0.1 with a fresh host key, letting in one freshly
+/// generated client key as root. `git-upload-pack` then runs as root and reads the bare
+/// repositories of `TestRepo`s straight from disk. Dropping it kills sshd.
+pub struct SshServer {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    client_key: String,
+    host_public_key: String,
+}
+
+impl SshServer {
+    /// Starts sshd, or says why it cannot run here: no sshd installed, not root (sshd
+    /// needs root to switch to the logged-in user), or sshd refused to start.
+    pub fn start() -> Result<Self, String> {
+        if !Path::new(SSHD).exists() {
+            return Err(format!("{SSHD} is not installed (package openssh-server)"));
+        }
+        if !running_as_root() {
+            return Err("sshd needs root to log users in and these tests are not root".into());
+        }
+        ensure_privsep_dir()?;
+        let dir = scratch("sshd");
+        let host_key = dir.path().join("host_ed25519");
+        let status = Command::new("ssh-keygen")
+            .args([
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "driftless-test-host",
+                "-f",
+            ])
+            .arg(&host_key)
+            .status()
+            .map_err(|error| format!("cannot run ssh-keygen: {error}"))?;
+        if !status.success() {
+            return Err(format!("ssh-keygen for the host key failed: {status}"));
+        }
+        let host_public_key = std::fs::read_to_string(host_key.with_extension("pub"))
+            .map_err(|error| format!("cannot read the host public key: {error}"))?
+            .trim()
+            .to_string();
+        let (client_key, client_public_key) = ssh_key_pair("driftless-test-client");
+        let authorized_keys = dir.path().join("authorized_keys");
+        std::fs::write(&authorized_keys, format!("{client_public_key}\n"))
+            .map_err(|error| format!("cannot write authorized_keys: {error}"))?;
+        let port = closed_port();
+        let config = dir.path().join("sshd_config");
+        // Nothing from /etc/ssh: a self-contained server that only knows the test key.
+        // StrictModes is off because the scratch directory's permissions are not sshd's
+        // business here; PAM is off because containers rarely have a working PAM stack.
+        let settings = format!(
+            "ListenAddress 127.0.0.1\n\
+             Port {port}\n\
+             HostKey {host_key}\n\
+             AuthorizedKeysFile {authorized_keys}\n\
+             PubkeyAuthentication yes\n\
+             PasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\n\
+             PermitRootLogin prohibit-password\n\
+             StrictModes no\n\
+             UsePAM no\n\
+             PidFile none\n\
+             AcceptEnv GIT_PROTOCOL\n\
+             LogLevel VERBOSE\n",
+            host_key = host_key.display(),
+            authorized_keys = authorized_keys.display(),
+        );
+        std::fs::write(&config, settings)
+            .map_err(|error| format!("cannot write sshd_config: {error}"))?;
+        let log = std::fs::File::create(dir.path().join("sshd.log"))
+            .map_err(|error| format!("cannot create the sshd log: {error}"))?;
+        // sshd itself, in the foreground (-D), logging to stderr (-e): the pid is the
+        // listener's, so the kill on drop stops it.
+        let child = Command::new(SSHD)
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|error| format!("cannot start {SSHD}: {error}"))?;
+        let mut server = SshServer {
+            child,
+            port,
+            dir,
+            client_key,
+            host_public_key,
+        };
+        server.wait_until_listening()?;
+        Ok(server)
+    }
+
+    /// `start`, or `None` after printing `SKIPPED: <why>` when sshd cannot run here;
+    /// with `DRIFTLESS_REQUIRE_SSHD=1` that panics instead.
+    pub fn start_or_skip(test: &str) -> Option<Self> {
+        match Self::start() {
+            Ok(server) => Some(server),
+            Err(why) if std::env::var(REQUIRE_SSHD).is_ok_and(|value| value == "1") => {
+                panic!("{test}: sshd is required ({REQUIRE_SSHD}=1) but cannot run: {why}")
+            }
+            Err(why) => {
+                // Straight to stderr: the test harness captures `eprintln!` of passing
+                // tests, and a skip must be seen.
+                let _ = writeln!(std::io::stderr(), "SKIPPED: {test}: {why}");
+                None
+            }
+        }
+    }
+
+    fn wait_until_listening(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("sshd exited at start ({status}): {}", self.log()));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "sshd did not listen on port {} within 10s: {}",
+                    self.port,
+                    self.log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The private key sshd lets in, as the Secret's `identity` holds it.
+    pub fn client_key(&self) -> &str {
+        &self.client_key
+    }
+
+    /// The line for the Secret's `known_hosts` that trusts this server's host key.
+    pub fn known_hosts(&self) -> String {
+        known_hosts_line(self.port, &self.host_public_key)
+    }
+
+    /// `ssh://root@127.0.0.1:PORT/abs/path/repo.git` for a bare repository on this machine.
+    pub fn url(&self, bare_repository: &Path) -> String {
+        format!(
+            "ssh://root@127.0.0.1:{}{}",
+            self.port,
+            bare_repository.display()
+        )
+    }
+
+    /// What sshd logged so far (connections, accepted and refused keys).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for SshServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+/// Creates sshd's privilege separation directory when it is missing, as the
+/// openssh-server package's service would at boot; containers never boot it.
+fn ensure_privsep_dir() -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = Path::new(SSHD_PRIVSEP_DIR);
+    if path.is_dir() {
+        return Ok(());
+    }
+    match std::fs::DirBuilder::new().mode(0o755).create(path) {
+        Ok(()) => Ok(()),
+        // Another test binary created it meanwhile.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(format!("cannot create {SSHD_PRIVSEP_DIR}: {error}")),
+    }
+}
