@@ -4,7 +4,7 @@ side against the same local server, then 200 GitRepositories polling that server
 
     python3 benches/sources.py [--runs 5] [--window 180] [--sources 200] [--kubeconfig PATH]
                                [--driftless target/release/driftless] [--bench-bin PATH]
-                               [--skip-fetch] [--skip-controller]
+                               [--clone-dir DIR] [--skip-fetch] [--skip-controller]
 
 1. Builds a repository with git fast-import in a temporary directory: 5,000 small YAML files
    (20 teams x 25 apps x 10 files), 200 commits (each adds 25 files and edits 5), repacked as
@@ -181,13 +181,13 @@ def show(label, m):
         f"CPU {m['cpu_ms']:.1f} ms)")
 
 
-def compare_fetches(binary, repository, urls, runs, scratch):
+def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
     pushes = 0
     for transport, url in urls:
         log(f"== {transport}: {url}, median of {runs} runs")
         clones = []
         for run in range(runs):
-            target = os.path.join(scratch, f"clone-{transport}-{run}")
+            target = os.path.join(clone_dir, f"clone-{transport}-{run}")
             elapsed, _ = timed(["git", "clone", "--quiet", "--depth", "1", url, target])
             clones.append(elapsed * 1000)
             subprocess.run(["rm", "-rf", target], check=True)
@@ -398,6 +398,8 @@ def main():
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--concurrent-fetches", type=int, default=4)
     parser.add_argument("--kubeconfig")
+    parser.add_argument("--clone-dir", help="where git writes its clones (default: the temporary directory), "
+                                            "e.g. /dev/shm to take the disk out of git's checkout")
     parser.add_argument("--skip-fetch", action="store_true")
     parser.add_argument("--skip-controller", action="store_true")
     args = parser.parse_args()
@@ -412,7 +414,8 @@ def main():
             if not args.skip_fetch:
                 binary = args.bench_bin or bench_binary()
                 compare_fetches(binary, repository,
-                                [("git", git_url), ("file", f"file://{repository}")], args.runs, scratch)
+                                [("git", git_url), ("file", f"file://{repository}")], args.runs, scratch,
+                                args.clone_dir or scratch)
             if not args.skip_controller:
                 controller_scenario(args, git_url, daemon, scratch)
         finally:
