@@ -183,8 +183,9 @@ def show(label, m):
 
 def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
     pushes = 0
+    clone_dir = tempfile.mkdtemp(prefix="driftless-sources-", dir=clone_dir)
     for transport, url in urls:
-        log(f"== {transport}: {url}, median of {runs} runs")
+        log(f"== {transport}: {url}, median of {runs} runs, clones and work directories in {clone_dir}")
         clones = []
         for run in range(runs):
             target = os.path.join(clone_dir, f"clone-{transport}-{run}")
@@ -198,7 +199,7 @@ def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
         # how the two Git implementations compare.
         transfers = []
         for run in range(runs):
-            target = os.path.join(scratch, f"bare-{transport}-{run}")
+            target = os.path.join(clone_dir, f"bare-{transport}-{run}")
             elapsed, _ = timed(["git", "clone", "--quiet", "--no-checkout", "--depth", "1", url, target])
             transfers.append(elapsed * 1000)
             subprocess.run(["rm", "-rf", target], check=True)
@@ -207,7 +208,7 @@ def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
 
         cold = []
         for run in range(runs):
-            work = os.path.join(scratch, f"work-{transport}-{run}")
+            work = os.path.join(clone_dir, f"work-{transport}-{run}")
             cold.append(driftless_fetch(binary, url, work))
             subprocess.run(["rm", "-rf", work], check=True)
         m = medians(cold)
@@ -217,7 +218,7 @@ def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
             f"driftless / git: {m['total_ms'] / git_ms:.2f} (in-process), "
             f"{m['process_ms'] / git_ms:.2f} (whole process)")
 
-        work = os.path.join(scratch, f"work-{transport}-incremental")
+        work = os.path.join(clone_dir, f"work-{transport}-incremental")
         driftless_fetch(binary, url, work)
         incremental, unchanged = [], []
         for _ in range(runs):
@@ -231,7 +232,7 @@ def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
             incremental.append(result)
             unchanged.append(driftless_fetch(binary, url, work))
         show("driftless incremental, one new commit", medians(incremental))
-        clone = os.path.join(scratch, f"clone-{transport}-incremental")
+        clone = os.path.join(clone_dir, f"clone-{transport}-incremental")
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", url, clone], check=True)
         fetches = []
         for _ in range(runs):
@@ -241,6 +242,7 @@ def compare_fetches(binary, repository, urls, runs, scratch, clone_dir):
             fetches.append(elapsed * 1000)
         log(f"  git fetch --depth 1 of one new commit (no checkout): {statistics.median(fetches):.1f} ms")
         show("driftless poll, no new commit", medians(unchanged))
+    subprocess.run(["rm", "-rf", clone_dir], check=True)
 
 
 def kubectl(kubeconfig, *args, stdin=None):
@@ -398,8 +400,8 @@ def main():
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--concurrent-fetches", type=int, default=4)
     parser.add_argument("--kubeconfig")
-    parser.add_argument("--clone-dir", help="where git writes its clones (default: the temporary directory), "
-                                            "e.g. /dev/shm to take the disk out of git's checkout")
+    parser.add_argument("--clone-dir", help="where git's clones and driftless's work directories go (default: the "
+                                            "temporary directory), e.g. /dev/shm to take the disk out of git's checkout")
     parser.add_argument("--skip-fetch", action="store_true")
     parser.add_argument("--skip-controller", action="store_true")
     args = parser.parse_args()
