@@ -14,7 +14,9 @@ side against the same local server, then 200 GitRepositories polling that server
    against the `sources` bench binary (`cargo bench --bench sources`): `git::fetch` into a
    fresh work directory, `Artifact::from_commit`, and the tarball written as the store
    writes it. Then incremental: one new commit pushed to the served repository, fetched into
-   the same work directory, artifact built; and a poll with no new commit.
+   the same work directory, artifact built (and git's own `fetch --depth 1` of such a
+   commit); and a poll with no new commit. --clone-dir puts git's clones and driftless's
+   work directories elsewhere (/dev/shm takes a slow disk out of git's checkout).
 3. Starts `driftless testenv` (unless --kubeconfig), applies the CRDs, creates --sources
    GitRepositories (interval 1m, git://, branch main) in a fresh namespace, starts
    `driftless run` on that namespace and waits until all are Ready; then samples the
