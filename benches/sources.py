@@ -7,9 +7,9 @@ side against the same local server, then 200 GitRepositories polling that server
                                [--clone-dir DIR] [--skip-fetch] [--skip-controller]
 
 1. Builds a repository with git fast-import in a temporary directory: 5,000 small YAML files
-   (20 teams x 25 apps x 10 files), 200 commits (each adds 25 files and edits 5), repacked as
-   a server's would be; serves it with `git daemon` on 127.0.0.1 (git://); file:// reads the
-   same bare repository.
+   (20 teams x 25 apps x 10 files), 200 commits (each adds 25 files, all but the first edit 5
+   earlier ones), repacked as a server's would be; serves it with `git daemon` on 127.0.0.1
+   (git://); file:// reads the same bare repository.
 2. For each transport, median of --runs: `git clone --depth 1` (which checks the files out)
    against the `sources` bench binary (`cargo bench --bench sources`): `git::fetch` into a
    fresh work directory, `Artifact::from_commit`, and the tarball written as the store
@@ -321,7 +321,7 @@ def controller_scenario(args, url, daemon, scratch):
             if testenv.poll() is not None:
                 raise RuntimeError(f"driftless testenv exited; see {scratch}/testenv.log")
             time.sleep(0.2)
-    controller = None
+    controller, namespace = None, None
     try:
         crds = subprocess.run([args.driftless, "crds"], check=True, capture_output=True, text=True).stdout
         kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=crds)
@@ -339,7 +339,7 @@ def controller_scenario(args, url, daemon, scratch):
              "--concurrent-fetches", str(args.concurrent_fetches)],
             stdout=open(controller_log, "w"), stderr=subprocess.STDOUT)
         log(f"== {args.sources} GitRepositories on {url}, interval 1m, controller pid {controller.pid}")
-        ready, peak_startup = 0, 0
+        ready = 0
         while ready < args.sources:
             if controller.poll() is not None:
                 raise RuntimeError(f"driftless run exited; see {controller_log}")
@@ -347,7 +347,6 @@ def controller_scenario(args, url, daemon, scratch):
                 raise RuntimeError(f"only {ready} of {args.sources} Ready after 600 s")
             time.sleep(1)
             ready = ready_count(kubeconfig, namespace)
-            peak_startup = max(peak_startup, memory_kib(controller.pid)[0])
         ready_after = time.monotonic() - started
         cpu_startup = cpu_seconds(controller.pid)
         log(f"  all {args.sources} Ready after {ready_after:.1f} s (controller CPU so far {cpu_startup:.1f} s, "
@@ -385,6 +384,9 @@ def controller_scenario(args, url, daemon, scratch):
                 controller.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 controller.kill()
+        # A cluster of the caller's keeps its namespaces; a testenv of ours goes entirely.
+        if namespace is not None and testenv is None:
+            kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=false")
         if testenv is not None:
             testenv.send_signal(signal.SIGTERM)
             try:
