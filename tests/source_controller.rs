@@ -459,6 +459,17 @@ async fn tags_commit_pins_and_ignore_rules() {
     }
     wait_for_revision(&api, "tagged", &format!("release-1@sha1:{first}")).await;
     wait_for_revision(&api, "pinned", &format!("sha1:{first}")).await;
+    // Two sources on one commit hold one copy of its files.
+    let held = |name: &str| {
+        controller
+            .store
+            .current(&SourceKey::git_repository(namespace.name(), name))
+            .expect("stored")
+    };
+    assert!(std::sync::Arc::ptr_eq(
+        &held("tagged").artifact,
+        &held("pinned").artifact
+    ));
 
     // spec.ignore changes the artifact without a new commit: a new digest, published.
     create(

@@ -32,7 +32,6 @@ use super::subscriptions::Subscriptions;
 use crate::api::conditions::{reasons, types};
 use crate::api::git_repository::v1::GitRepository;
 use crate::api::meta::Artifact as ArtifactStatus;
-use crate::source::artifact::Artifact;
 use crate::source::git::{self, FetchRequest, GitAuth, GitError, GitReference};
 
 /// The annotation `flux reconcile` sets to ask for a reconcile now.
@@ -363,6 +362,7 @@ async fn fetch_artifact(
     let source = key.clone();
     let max_size = shared.max_artifact_size;
     let previous = store.current(key);
+    let previous_handle = previous.clone();
     let blocking = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let work_dir = store.repository_dir(&source);
@@ -374,17 +374,25 @@ async fn fetch_artifact(
             work_dir: &work_dir,
         })
         .map_err(|error| git_failure(&error))?;
-        let artifact =
-            Artifact::from_commit(&fetched.repository, &fetched.commit, ignore.as_deref())
-                .map_err(|error| Failure {
-                    reason: reasons::GIT_OPERATION_FAILED,
-                    message: format!(
-                        "failed to build the artifact of {}: {error}",
-                        fetched.revision
-                    ),
-                    condition: types::FETCH_FAILED,
-                    retryable: error.is_retryable(),
-                })?;
+        // Nothing changed since the last artifact: no rebuild, which would be almost all
+        // of an unchanged poll's work.
+        if let Some(previous) = previous_handle
+            && previous.revision == fetched.revision
+            && previous.ignore == ignore
+        {
+            return Ok(previous);
+        }
+        let artifact = store
+            .build(&fetched.repository, &fetched.commit, ignore.as_deref())
+            .map_err(|error| Failure {
+                reason: reasons::GIT_OPERATION_FAILED,
+                message: format!(
+                    "failed to build the artifact of {}: {error}",
+                    fetched.revision
+                ),
+                condition: types::FETCH_FAILED,
+                retryable: error.is_retryable(),
+            })?;
         if artifact.size() > max_size {
             return Err(Failure {
                 reason: reasons::ARTIFACT_TOO_LARGE,
@@ -398,7 +406,7 @@ async fn fetch_artifact(
             });
         }
         store
-            .store(&source, &fetched.revision, artifact)
+            .store(&source, &fetched.revision, ignore.as_deref(), artifact)
             .map_err(|error| Failure {
                 reason: reasons::ARCHIVE_OPERATION_FAILED,
                 message: error.to_string(),

@@ -15,10 +15,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use crate::render::tree::{EntryKind, FileTree, TreeError};
-use crate::source::artifact::Artifact;
+use crate::source::artifact::{Artifact, ArtifactError};
 
 /// How many artifacts of one source are kept (Flux's `--artifact-retention-records`).
 pub const KEEP: usize = 2;
@@ -67,7 +67,10 @@ pub struct StoredArtifact {
     pub path: String,
     /// When it was stored (`status.artifact.lastUpdateTime`).
     pub stored_at: k8s_openapi::jiff::Timestamp,
-    pub artifact: Artifact,
+    /// The `spec.ignore` it was built with: with the commit, all that decides its content.
+    pub ignore: Option<String>,
+    /// Shared by every source whose commit and `spec.ignore` are the same.
+    pub artifact: Arc<Artifact>,
 }
 
 impl StoredArtifact {
@@ -120,12 +123,18 @@ impl StoreError {
     }
 }
 
+/// What decides an artifact's content: the commit and `spec.ignore`.
+type ContentKey = (String, Option<String>);
+
 /// The store shared by every source actor and the HTTP server.
 #[derive(Debug)]
 pub struct ArtifactStore {
     root: PathBuf,
     /// Each source's artifacts, oldest first.
     sources: Mutex<HashMap<SourceKey, Vec<ArtifactHandle>>>,
+    /// Artifacts by commit and `spec.ignore`, while any source holds them: many sources on
+    /// one repository (one per team or cluster) share one copy of its files.
+    built: Mutex<HashMap<ContentKey, Weak<Artifact>>>,
 }
 
 impl ArtifactStore {
@@ -133,7 +142,33 @@ impl ArtifactStore {
         Self {
             root: root.to_path_buf(),
             sources: Mutex::default(),
+            built: Mutex::default(),
         }
+    }
+
+    /// The artifact of `commit` (in the bare `repository`) with `ignore` applied: the one
+    /// another source already holds, or a new one.
+    pub fn build(
+        &self,
+        repository: &Path,
+        commit: &str,
+        ignore: Option<&str>,
+    ) -> Result<Arc<Artifact>, ArtifactError> {
+        let key: ContentKey = (commit.to_string(), ignore.map(str::to_string));
+        if let Some(shared) = self
+            .built
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .and_then(Weak::upgrade)
+        {
+            return Ok(shared);
+        }
+        let artifact = Arc::new(Artifact::from_commit(repository, commit, ignore)?);
+        let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        built.retain(|_, artifact| artifact.strong_count() > 0);
+        built.insert(key, Arc::downgrade(&artifact));
+        Ok(artifact)
     }
 
     pub fn root(&self) -> &Path {
@@ -159,7 +194,8 @@ impl ArtifactStore {
         &self,
         source: &SourceKey,
         revision: &str,
-        artifact: Artifact,
+        ignore: Option<&str>,
+        artifact: Arc<Artifact>,
     ) -> Result<ArtifactHandle, StoreError> {
         if let Some(current) = self.current(source)
             && current.digest() == artifact.digest()
@@ -194,6 +230,7 @@ impl ArtifactStore {
             revision: revision.to_string(),
             path: relative,
             stored_at: k8s_openapi::jiff::Timestamp::now(),
+            ignore: ignore.map(str::to_string),
             artifact,
         });
         self.lock()
