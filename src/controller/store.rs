@@ -166,6 +166,10 @@ impl ArtifactStore {
         }
         let artifact = Arc::new(Artifact::from_commit(repository, commit, ignore)?);
         let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another source may have built the same one meanwhile: keep only one copy.
+        if let Some(shared) = built.get(&key).and_then(Weak::upgrade) {
+            return Ok(shared);
+        }
         built.retain(|_, artifact| artifact.strong_count() > 0);
         built.insert(key, Arc::downgrade(&artifact));
         Ok(artifact)
