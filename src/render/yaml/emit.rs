@@ -503,6 +503,14 @@ fn analyze(value: &str) -> Analysis {
     let mut chars = value.chars().peekable();
     let mut first = true;
     while let Some(c) = chars.next() {
+        // A letter or digit after the first character sets no indicator and is neither
+        // space nor break: only the "previous" flags change. The common case, done quickly.
+        if !first && c.is_ascii_alphanumeric() {
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
         let next = chars.peek().copied();
         let followed_by_whitespace = next.is_none_or(|n| n == ' ' || n == '\t');
         let last = next.is_none();

@@ -168,6 +168,10 @@ const MAX_JSON_KEY: usize = 1022;
 
 /// A character Go's JSON encoder writes raw that libyaml's reader refuses.
 fn unprintable(s: &str) -> Option<u32> {
+    // DEL is the only ASCII one; most text is ASCII, which is checked a word at a time.
+    if s.is_ascii() {
+        return s.bytes().any(|byte| byte == 0x7f).then_some(0x7f);
+    }
     s.chars()
         .find(|&c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
         .map(u32::from)
