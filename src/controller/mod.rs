@@ -12,6 +12,7 @@
 pub mod http;
 pub mod metrics;
 pub mod source_actor;
+pub mod status;
 pub mod store;
 pub mod subscriptions;
 pub mod supervisor;
