@@ -1,0 +1,369 @@
+//! Carries out an apply plan (`crate::apply`) against the API server: server-side dry-run
+//! of each stage before its first write, server-side apply with `force` under the
+//! controller's field manager, a wait for CRDs to be Established before the objects that
+//! need them, and prune by background deletion.
+//!
+//! The API of each kind is found through discovery, cached for one reconcile and dropped
+//! after CRDs are applied, so the custom resources of a CRD written in the same commit
+//! resolve.
+//!
+//! Must not: render, decide ordering or what to prune (`crate::apply` does), or write the
+//! Kustomization's status.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{Scope, pinned_kind};
+use serde_json::Value;
+
+use crate::api::inventory::ObjectId;
+use crate::apply::{Action, ChangeSet, Desired, Exclusion, Stage, exclusion, is_owned_by};
+use crate::apply::{desired::subject, prune_disabled};
+
+/// How long CRDs get to become Established (Flux waits 60 s for its first stage).
+const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(250);
+
+/// A failed step of an apply or prune, naming the object.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("failed to find the API of {object} ({api_version}): {source}")]
+    Discovery {
+        object: String,
+        api_version: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error(
+        "{object} is namespaced but has no namespace: set metadata.namespace, or spec.targetNamespace"
+    )]
+    NoNamespace { object: String },
+    #[error(
+        "namespace '{namespace}' of {object} does not exist: create it (it may be part of the same build), or fix spec.targetNamespace"
+    )]
+    NamespaceMissing { object: String, namespace: String },
+    #[error("failed to read {object}: {source}")]
+    Read {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("dry-run failed for {object}: {source}")]
+    DryRun {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("failed to apply {object}: {source}")]
+    Apply {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{object} did not become Established within {timeout:?}")]
+    NotEstablished { object: String, timeout: Duration },
+    #[error("failed to delete {object}: {source}")]
+    Delete {
+        object: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ApplyError {
+    /// Whether trying again may succeed without a change in Git or in the spec: the API
+    /// server was unavailable, overloaded or raced us.
+    pub fn is_retryable(&self) -> bool {
+        let transient = |error: &kube::Error| match error {
+            kube::Error::Api(status) => {
+                status.code >= 500 || status.code == 429 || status.is_conflict()
+            }
+            _ => true,
+        };
+        match self {
+            ApplyError::Discovery { source, .. }
+            | ApplyError::Read { source, .. }
+            | ApplyError::DryRun { source, .. }
+            | ApplyError::Apply { source, .. }
+            | ApplyError::Delete { source, .. } => transient(source),
+            ApplyError::NotEstablished { .. } => true,
+            ApplyError::NoNamespace { .. } | ApplyError::NamespaceMissing { .. } => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Resolved {
+    resource: ApiResource,
+    namespaced: bool,
+}
+
+/// Applies and prunes for one reconcile of one Kustomization.
+pub struct Applier {
+    client: kube::Client,
+    field_manager: String,
+    /// The Kustomization's name and namespace, which the ownership labels carry.
+    owner: (String, String),
+    resolved: HashMap<(String, String, String), Resolved>,
+}
+
+fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.is_not_found())
+}
+
+impl Applier {
+    pub fn new(client: kube::Client, field_manager: &str, name: &str, namespace: &str) -> Self {
+        Self {
+            client,
+            field_manager: field_manager.to_string(),
+            owner: (name.to_string(), namespace.to_string()),
+            resolved: HashMap::new(),
+        }
+    }
+
+    async fn resolve(
+        &mut self,
+        id: &ObjectId,
+        version: &str,
+        api_version: &str,
+    ) -> Result<Resolved, kube::Error> {
+        let key = (id.group.clone(), version.to_string(), id.kind.clone());
+        if let Some(found) = self.resolved.get(&key) {
+            return Ok(found.clone());
+        }
+        let gvk = GroupVersionKind::gvk(&id.group, version, &id.kind);
+        let (resource, capabilities) = pinned_kind(&self.client, &gvk).await?;
+        let found = Resolved {
+            resource,
+            namespaced: capabilities.scope == Scope::Namespaced,
+        };
+        tracing::trace!(api_version, kind = id.kind, "discovered");
+        self.resolved.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The API of `desired`'s kind, scoped to its namespace.
+    async fn api_for(&mut self, desired: &Desired) -> Result<Api<DynamicObject>, ApplyError> {
+        let resolved = self
+            .resolve(&desired.id, desired.version(), &desired.api_version)
+            .await
+            .map_err(|source| ApplyError::Discovery {
+                object: desired.subject(),
+                api_version: desired.api_version.clone(),
+                source,
+            })?;
+        if !resolved.namespaced {
+            return Ok(Api::all_with(self.client.clone(), &resolved.resource));
+        }
+        if desired.id.namespace.is_empty() {
+            return Err(ApplyError::NoNamespace {
+                object: desired.subject(),
+            });
+        }
+        Ok(Api::namespaced_with(
+            self.client.clone(),
+            &desired.id.namespace,
+            &resolved.resource,
+        ))
+    }
+
+    /// Applies the stages in order. Each stage is dry-run as a whole first, so a stage that
+    /// fails validation writes nothing; the stages before it stay applied. `changes`
+    /// records what was done, also when a later step fails.
+    pub async fn apply_stages(
+        &mut self,
+        stages: Vec<(Stage, Vec<Desired>)>,
+        changes: &mut ChangeSet,
+    ) -> Result<(), ApplyError> {
+        for (stage, objects) in stages {
+            let mut writes = Vec::new();
+            for desired in &objects {
+                let api = self.api_for(desired).await?;
+                let live =
+                    api.get_opt(&desired.id.name)
+                        .await
+                        .map_err(|source| ApplyError::Read {
+                            object: desired.subject(),
+                            source,
+                        })?;
+                let live_value = live
+                    .as_ref()
+                    .and_then(|live| serde_json::to_value(live).ok());
+                let excluded = match exclusion(&desired.object) {
+                    Exclusion::None => live_value.as_ref().map_or(Exclusion::None, exclusion),
+                    other => other,
+                };
+                let skip = match excluded {
+                    Exclusion::Ignore => true,
+                    Exclusion::IfNotPresent => live.is_some(),
+                    Exclusion::None => false,
+                };
+                if skip {
+                    changes.push(desired.subject(), Action::Skipped);
+                    continue;
+                }
+                self.dry_run(&api, desired).await?;
+                let version = live.and_then(|live| live.metadata.resource_version);
+                writes.push((api, desired, version));
+            }
+            for (api, desired, before) in writes {
+                let params = PatchParams::apply(&self.field_manager).force();
+                let applied = api
+                    .patch(&desired.id.name, &params, &Patch::Apply(&desired.object))
+                    .await
+                    .map_err(|source| ApplyError::Apply {
+                        object: desired.subject(),
+                        source,
+                    })?;
+                let action = match before {
+                    None => Action::Created,
+                    Some(before) if applied.metadata.resource_version.as_ref() != Some(&before) => {
+                        Action::Configured
+                    }
+                    Some(_) => Action::Unchanged,
+                };
+                changes.push(desired.subject(), action);
+            }
+            if stage == Stage::Definitions {
+                let crds: Vec<&Desired> = objects
+                    .iter()
+                    .filter(|desired| desired.id.kind == "CustomResourceDefinition")
+                    .collect();
+                if !crds.is_empty() {
+                    self.wait_established(&crds).await?;
+                    // The new kinds (and new versions of known ones) must resolve.
+                    self.resolved.clear();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn dry_run(&self, api: &Api<DynamicObject>, desired: &Desired) -> Result<(), ApplyError> {
+        let params = PatchParams::apply(&self.field_manager).force().dry_run();
+        match api
+            .patch(&desired.id.name, &params, &Patch::Apply(&desired.object))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status))
+                if status.is_not_found() && status.message.starts_with("namespaces ") =>
+            {
+                Err(ApplyError::NamespaceMissing {
+                    object: desired.subject(),
+                    namespace: desired.id.namespace.clone(),
+                })
+            }
+            Err(source) => Err(ApplyError::DryRun {
+                object: desired.subject(),
+                source,
+            }),
+        }
+    }
+
+    async fn wait_established(&self, crds: &[&Desired]) -> Result<(), ApplyError> {
+        let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
+        let deadline = tokio::time::Instant::now() + ESTABLISHED_TIMEOUT;
+        for crd in crds {
+            loop {
+                let current =
+                    api.get_opt(&crd.id.name)
+                        .await
+                        .map_err(|source| ApplyError::Read {
+                            object: crd.subject(),
+                            source,
+                        })?;
+                let established = current
+                    .and_then(|current| current.status)
+                    .and_then(|status| status.conditions)
+                    .is_some_and(|conditions| {
+                        conditions
+                            .iter()
+                            .any(|c| c.type_ == "Established" && c.status == "True")
+                    });
+                if established {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ApplyError::NotEstablished {
+                        object: crd.subject(),
+                        timeout: ESTABLISHED_TIMEOUT,
+                    });
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the stale objects, in the order given, that still carry this
+    /// Kustomization's ownership labels and do not opt out of pruning. Returns the objects
+    /// whose deletion failed, which stay in the inventory so the next reconcile retries.
+    pub async fn prune(
+        &mut self,
+        stale: Vec<(ObjectId, String)>,
+        changes: &mut ChangeSet,
+    ) -> Vec<(ObjectId, String, ApplyError)> {
+        let mut failed = Vec::new();
+        for (id, api_version) in stale {
+            if let Err(error) = self.prune_one(&id, &api_version, changes).await {
+                tracing::warn!(object = %subject(&id), %error, "prune failed");
+                failed.push((id, api_version, error));
+            }
+        }
+        failed
+    }
+
+    async fn prune_one(
+        &mut self,
+        id: &ObjectId,
+        api_version: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<(), ApplyError> {
+        let object = subject(id);
+        let version = crate::render::resource::split_api_version(api_version).1;
+        let resolved = match self.resolve(id, version, api_version).await {
+            Ok(resolved) => resolved,
+            // The kind is gone (its CRD was deleted), and its objects with it.
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(source) => {
+                return Err(ApplyError::Discovery {
+                    object,
+                    api_version: api_version.to_string(),
+                    source,
+                });
+            }
+        };
+        let api: Api<DynamicObject> = if resolved.namespaced {
+            Api::namespaced_with(self.client.clone(), &id.namespace, &resolved.resource)
+        } else {
+            Api::all_with(self.client.clone(), &resolved.resource)
+        };
+        let Some(live) = api
+            .get_opt(&id.name)
+            .await
+            .map_err(|source| ApplyError::Read {
+                object: object.clone(),
+                source,
+            })?
+        else {
+            return Ok(());
+        };
+        let live = serde_json::to_value(&live).unwrap_or(Value::Null);
+        if !is_owned_by(&live, &self.owner.0, &self.owner.1) || prune_disabled(&live) {
+            changes.push(object, Action::Skipped);
+            return Ok(());
+        }
+        match api.delete(&id.name, &DeleteParams::background()).await {
+            Ok(_) => {
+                changes.push(object, Action::Deleted);
+                Ok(())
+            }
+            Err(error) if is_not_found(&error) => Ok(()),
+            Err(source) => Err(ApplyError::Delete { object, source }),
+        }
+    }
+}
