@@ -1,0 +1,664 @@
+//! The Kustomization side of `driftless run`, against the local control plane and a real
+//! Git server: the seed's examples become Ready, objects are applied with server-side apply
+//! and Flux's ownership labels, removed files are pruned (or kept with `prune: false`), a
+//! broken commit changes nothing, and Namespaces and CRDs are applied before the objects
+//! that need them.
+//!
+//! Each test runs its own controller restricted to its own namespace, and a GitRepository
+//! named `flux-system` served by a local `git daemon`.
+
+mod support;
+
+use std::time::Duration;
+
+use driftless::api::kustomization::v1::Kustomization;
+use driftless::controller::{Controller, ControllerOptions};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use serde_json::{Value, json};
+use support::git::{GitDaemon, TestRepo, scratch};
+use support::{NamespaceGuard, env, kubectl_ok, wait_for};
+
+/// Generous: fetch, render and apply on a loaded 2-core machine can take seconds each.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: my-app
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: my-app
+  template:
+    metadata:
+      labels:
+        app: my-app
+    spec:
+      containers:
+      - name: my-app-container
+        image: nginx:1.21.6
+        ports:
+        - containerPort: 80
+";
+
+fn config_map(name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+/// One test's world: a namespace, a controller watching it, a Git repository served over
+/// `git://`, and the GitRepository `flux-system` pointing at it.
+struct Scenario {
+    namespace: NamespaceGuard,
+    client: kube::Client,
+    repo: TestRepo,
+    _daemon: GitDaemon,
+    _controller: Controller,
+    _storage: tempfile::TempDir,
+}
+
+impl Scenario {
+    async fn start(prefix: &str, files: &[(&str, &str)]) -> Self {
+        env().ensure_crds().await.expect("CRDs");
+        let namespace = env().namespace(prefix).await;
+        let storage = scratch("storage");
+        let controller = Controller::start(
+            env().client().await,
+            ControllerOptions {
+                namespace: Some(namespace.name().to_string()),
+                storage: storage.path().to_path_buf(),
+                concurrent_fetches: 2,
+                http_addr: "127.0.0.1:0".parse().expect("address"),
+                advertised_addr: None,
+                max_artifact_size: 50 * 1024 * 1024,
+                field_manager: "driftless".to_string(),
+            },
+        )
+        .await
+        .expect("controller starts");
+        let repo = TestRepo::new(files);
+        let daemon = GitDaemon::start(&repo.root());
+        let scenario = Self {
+            client: env().client().await,
+            namespace,
+            repo,
+            _daemon: daemon,
+            _controller: controller,
+            _storage: storage,
+        };
+        scenario.apply(&json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": scenario.ns()},
+            "spec": {"url": scenario._daemon.url("repo.git"), "interval": "1h",
+                     "ref": {"branch": "main"}},
+        }));
+        scenario
+    }
+
+    fn ns(&self) -> &str {
+        self.namespace.name()
+    }
+
+    /// Applies an object with kubectl, as a user would (any served version).
+    fn apply(&self, object: &Value) {
+        kubectl_ok(&["apply", "-f", "-"], Some(&object.to_string()));
+    }
+
+    /// A Kustomization named `name` in the test namespace building from `flux-system`.
+    fn kustomization(&self, api_version: &str, name: &str, spec: Value) {
+        let mut full = json!({
+            "interval": "1h",
+            "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        });
+        if let (Some(target), Value::Object(extra)) = (full.as_object_mut(), spec) {
+            target.extend(extra);
+        }
+        self.apply(&json!({
+            "apiVersion": format!("kustomize.toolkit.fluxcd.io/{api_version}"),
+            "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": self.ns()},
+            "spec": full,
+        }));
+    }
+
+    /// Commits the work tree and has the GitRepository fetch it now; returns the revision.
+    fn push(&self, message: &str) -> String {
+        let commit = self.repo.commit(message);
+        kubectl_ok(
+            &[
+                "annotate",
+                "--overwrite",
+                "-n",
+                self.ns(),
+                "gitrepository/flux-system",
+                &format!("reconcile.fluxcd.io/requestedAt={commit}"),
+            ],
+            None,
+        );
+        format!("main@sha1:{commit}")
+    }
+
+    fn revision(&self) -> String {
+        format!("main@sha1:{}", self.repo.head())
+    }
+
+    fn kustomizations(&self) -> Api<Kustomization> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    /// Waits until `name` has condition `kind` with `status` and `reason`; returns the object.
+    async fn wait_condition(
+        &self,
+        name: &str,
+        kind: &str,
+        status: &str,
+        reason: &str,
+    ) -> Kustomization {
+        let api = self.kustomizations();
+        wait_for(
+            &format!("Kustomization {name} with {kind}={status} ({reason})"),
+            PATIENCE,
+            || async {
+                let object = api.get(name).await.ok()?;
+                let found = condition(&object, kind)?;
+                (found.0 == status && found.1 == reason).then_some(object)
+            },
+        )
+        .await
+    }
+
+    /// Waits until `name` is Ready at `revision`.
+    async fn wait_applied(&self, name: &str, revision: &str) -> Kustomization {
+        let api = self.kustomizations();
+        wait_for(
+            &format!("Kustomization {name} Ready at {revision}"),
+            PATIENCE,
+            || async {
+                let object = api.get(name).await.ok()?;
+                let ready = condition(&object, "Ready")?;
+                let applied = object.status.as_ref()?.last_applied_revision.as_deref()?;
+                (ready.0 == "True" && applied == revision).then_some(object)
+            },
+        )
+        .await
+    }
+}
+
+/// The object's condition `kind`, as (status, reason, message).
+fn condition(object: &Kustomization, kind: &str) -> Option<(String, String, String)> {
+    object
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|condition| condition.type_ == kind)
+        .map(|condition| {
+            (
+                condition.status.clone(),
+                condition.reason.clone(),
+                condition.message.clone(),
+            )
+        })
+}
+
+fn inventory_ids(object: &Kustomization) -> Vec<(String, String)> {
+    object
+        .status
+        .as_ref()
+        .and_then(|status| status.inventory.as_ref())
+        .map(|inventory| {
+            inventory
+                .entries
+                .iter()
+                .map(|entry| (entry.id.clone(), entry.version.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn labels(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Vec<(String, String)> {
+    meta.labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("kustomize.toolkit.fluxcd.io/"))
+        .collect()
+}
+
+#[actix_rt::test]
+async fn seed_example_1_a_plain_directory_through_v1beta2_becomes_ready() {
+    let scenario = Scenario::start(
+        "ks-example-1",
+        &[(
+            "apps/my-app/overlays/production/deployment.yaml",
+            DEPLOYMENT,
+        )],
+    )
+    .await;
+    // The seed's object, with the test namespace as target: the Deployment names none, and
+    // a namespaced object without a namespace fails as in Flux.
+    scenario.kustomization(
+        "v1beta2",
+        "my-app-deployment",
+        json!({"interval": "10m", "path": "./apps/my-app/overlays/production",
+               "validation": "client", "targetNamespace": scenario.ns()}),
+    );
+    let revision = scenario.revision();
+    let object = scenario.wait_applied("my-app-deployment", &revision).await;
+
+    let ready = condition(&object, "Ready").expect("Ready");
+    assert_eq!(ready.1, "ReconciliationSucceeded");
+    assert_eq!(ready.2, format!("Applied revision: {revision}"));
+    assert_eq!(condition(&object, "Reconciling"), None);
+    let status = object.status.as_ref().expect("status");
+    assert_eq!(
+        status.last_attempted_revision.as_deref(),
+        Some(revision.as_str())
+    );
+    assert_eq!(status.observed_generation, object.metadata.generation);
+    assert_eq!(
+        inventory_ids(&object),
+        vec![(
+            format!("{}_my-app_apps_Deployment", scenario.ns()),
+            "apps/v1".to_string()
+        )]
+    );
+
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), scenario.ns());
+    let deployment = deployments
+        .get("my-app")
+        .await
+        .expect("the Deployment exists");
+    assert_eq!(
+        deployment.spec.as_ref().and_then(|spec| spec.replicas),
+        Some(3)
+    );
+    assert_eq!(
+        labels(&deployment.metadata),
+        vec![
+            (
+                "kustomize.toolkit.fluxcd.io/name".to_string(),
+                "my-app-deployment".to_string()
+            ),
+            (
+                "kustomize.toolkit.fluxcd.io/namespace".to_string(),
+                scenario.ns().to_string()
+            ),
+        ]
+    );
+    let managers: Vec<String> = deployment
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|entry| entry.operation.as_deref() == Some("Apply"))
+        .filter_map(|entry| entry.manager.clone())
+        .collect();
+    assert_eq!(managers, vec!["driftless".to_string()]);
+
+    // A reconcile on request marks the request handled and changes nothing.
+    kubectl_ok(
+        &[
+            "annotate",
+            "--overwrite",
+            "-n",
+            scenario.ns(),
+            "kustomization.kustomize.toolkit.fluxcd.io/my-app-deployment",
+            "reconcile.fluxcd.io/requestedAt=now-1",
+        ],
+        None,
+    );
+    let api = scenario.kustomizations();
+    wait_for("lastHandledReconcileAt", PATIENCE, || async {
+        let object = api.get("my-app-deployment").await.ok()?;
+        (object.status?.last_handled_reconcile_at.as_deref() == Some("now-1")).then_some(())
+    })
+    .await;
+    let after = deployments
+        .get("my-app")
+        .await
+        .expect("the Deployment exists");
+    assert_eq!(
+        after.metadata.resource_version,
+        deployment.metadata.resource_version
+    );
+}
+
+#[actix_rt::test]
+async fn seed_example_2_the_production_overlay_rolls_out_five_replicas() {
+    let base = DEPLOYMENT.replace("  replicas: 3\n", "");
+    let scenario = Scenario::start(
+        "ks-example-2",
+        &[
+            ("apps/my-app/base/deployment.yaml", base.as_str()),
+            (
+                "apps/my-app/overlays/production/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../../base/deployment.yaml\npatchesStrategicMerge:\n- replicas.yaml\n",
+            ),
+            (
+                "apps/my-app/overlays/production/replicas.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: my-app\nspec:\n  replicas: 5\n",
+            ),
+        ],
+    )
+    .await;
+    scenario.kustomization(
+        "v1beta2",
+        "my-app-deployment",
+        json!({"path": "./apps/my-app/overlays/production", "validation": "client",
+               "targetNamespace": scenario.ns()}),
+    );
+    scenario
+        .wait_applied("my-app-deployment", &scenario.revision())
+        .await;
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), scenario.ns());
+    let deployment = deployments
+        .get("my-app")
+        .await
+        .expect("the Deployment exists");
+    assert_eq!(
+        deployment.spec.as_ref().and_then(|spec| spec.replicas),
+        Some(5)
+    );
+
+    // A commit changing the overlay is applied to the same object.
+    scenario.repo.write_files(&[(
+        "apps/my-app/overlays/production/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: my-app\nspec:\n  replicas: 2\n",
+    )]);
+    let revision = scenario.push("two replicas");
+    scenario.wait_applied("my-app-deployment", &revision).await;
+    let deployment = deployments
+        .get("my-app")
+        .await
+        .expect("the Deployment exists");
+    assert_eq!(
+        deployment.spec.as_ref().and_then(|spec| spec.replicas),
+        Some(2)
+    );
+}
+
+#[actix_rt::test]
+async fn a_file_removed_from_git_is_pruned_and_kept_with_prune_false() {
+    let scenario = Scenario::start(
+        "ks-prune",
+        &[
+            ("deploy/a.yaml", config_map("a", "1").as_str()),
+            ("deploy/b.yaml", config_map("b", "1").as_str()),
+            ("deploy/c.yaml", config_map("c", "1").as_str()),
+        ],
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    let object = scenario.wait_applied("apps", &scenario.revision()).await;
+    assert_eq!(inventory_ids(&object).len(), 3);
+    let config_maps = scenario.config_maps();
+
+    scenario.repo.remove("deploy/b.yaml");
+    let revision = scenario.push("remove b");
+    let object = scenario.wait_applied("apps", &revision).await;
+    assert!(
+        config_maps.get_opt("b").await.expect("read b").is_none(),
+        "b is pruned"
+    );
+    assert!(config_maps.get_opt("a").await.expect("read a").is_some());
+    let ns = scenario.ns();
+    assert_eq!(
+        inventory_ids(&object),
+        vec![
+            (format!("{ns}_a__ConfigMap"), "v1".to_string()),
+            (format!("{ns}_c__ConfigMap"), "v1".to_string()),
+        ]
+    );
+
+    // With prune: false, a removed file's object stays.
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(), "prune": false}),
+    );
+    scenario.repo.remove("deploy/a.yaml");
+    let revision = scenario.push("remove a");
+    scenario.wait_applied("apps", &revision).await;
+    assert!(
+        config_maps.get_opt("a").await.expect("read a").is_some(),
+        "a is kept"
+    );
+    assert!(config_maps.get_opt("c").await.expect("read c").is_some());
+}
+
+#[actix_rt::test]
+async fn a_commit_with_broken_yaml_leaves_every_live_object_untouched() {
+    let scenario = Scenario::start(
+        "ks-broken",
+        &[
+            ("deploy/a.yaml", config_map("a", "1").as_str()),
+            ("deploy/b.yaml", config_map("b", "1").as_str()),
+        ],
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    let good = scenario.revision();
+    scenario.wait_applied("apps", &good).await;
+    let config_maps = scenario.config_maps();
+    let before = config_maps.get("a").await.expect("a");
+
+    // One file changes a value, another is not YAML, a third was removed: nothing may move.
+    scenario.repo.write_files(&[
+        ("deploy/a.yaml", config_map("a", "2").as_str()),
+        (
+            "deploy/broken.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n",
+        ),
+    ]);
+    scenario.repo.remove("deploy/b.yaml");
+    let revision = scenario.push("broken");
+    let object = scenario
+        .wait_condition("apps", "Ready", "False", "BuildFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("broken.yaml"),
+        "the message names the file: {message}"
+    );
+    let status = object.status.as_ref().expect("status");
+    assert_eq!(status.last_applied_revision.as_deref(), Some(good.as_str()));
+    assert_eq!(
+        status.last_attempted_revision.as_deref(),
+        Some(revision.as_str())
+    );
+    assert_eq!(inventory_ids(&object).len(), 2, "the inventory is kept");
+    let after = config_maps.get("a").await.expect("a");
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version
+    );
+    assert!(
+        config_maps.get_opt("b").await.expect("read b").is_some(),
+        "b is not pruned"
+    );
+}
+
+#[actix_rt::test]
+async fn a_namespace_and_its_objects_in_one_commit() {
+    let scenario = Scenario::start("ks-namespace", &[]).await;
+    let target = format!("{}-apps", scenario.ns());
+    scenario.repo.write_files(&[
+        (
+            "deploy/namespace.yaml",
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {target}\n").as_str(),
+        ),
+        (
+            "deploy/settings.yaml",
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {target}\n"
+            )
+            .as_str(),
+        ),
+    ]);
+    let revision = scenario.push("namespace and config");
+    scenario.kustomization("v1", "apps", json!({"path": "./deploy"}));
+    let object = scenario.wait_applied("apps", &revision).await;
+    assert_eq!(
+        inventory_ids(&object),
+        vec![
+            (format!("_{target}__Namespace"), "v1".to_string()),
+            (format!("{target}_settings__ConfigMap"), "v1".to_string()),
+        ]
+    );
+    let config_maps: Api<ConfigMap> = Api::namespaced(scenario.client.clone(), &target);
+    assert!(
+        config_maps
+            .get_opt("settings")
+            .await
+            .expect("read")
+            .is_some()
+    );
+    let namespaces: Api<Namespace> = Api::all(scenario.client.clone());
+    let _ = namespaces
+        .delete(&target, &DeleteParams::background())
+        .await;
+}
+
+#[actix_rt::test]
+async fn a_crd_and_a_custom_resource_of_it_in_one_commit() {
+    let scenario = Scenario::start("ks-crd", &[]).await;
+    let group = format!("{}.example.com", scenario.ns());
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: crontabs.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: crontabs, singular: crontab, kind: CronTab}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              schedule: {{type: string}}
+"
+    );
+    let resource = format!(
+        "apiVersion: {group}/v1\nkind: CronTab\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n"
+    );
+    scenario.repo.write_files(&[
+        ("deploy/crd.yaml", crd.as_str()),
+        ("deploy/crontab.yaml", resource.as_str()),
+    ]);
+    let revision = scenario.push("crd and resource");
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    scenario.wait_applied("apps", &revision).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        scenario.client.clone(),
+        scenario.ns(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1", "CronTab")),
+    );
+    let crontab = api.get("nightly").await.expect("the CronTab exists");
+    assert_eq!(crontab.data["spec"]["schedule"], json!("0 3 * * *"));
+    let crds: Api<CustomResourceDefinition> = Api::all(scenario.client.clone());
+    let _ = crds
+        .delete(&format!("crontabs.{group}"), &DeleteParams::background())
+        .await;
+}
+
+#[actix_rt::test]
+async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly() {
+    let scenario = Scenario::start(
+        "ks-refusals",
+        &[("deploy/a.yaml", config_map("a", "1").as_str())],
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "waits",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+               "dependsOn": [{"name": "infra"}]}),
+    );
+    let object = scenario
+        .wait_condition("waits", "Stalled", "True", "UnsupportedField")
+        .await;
+    let (status, reason, message) = condition(&object, "Ready").expect("Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "UnsupportedField")
+    );
+    assert!(message.contains("spec.dependsOn"), "{message}");
+
+    scenario.kustomization(
+        "v1",
+        "elsewhere",
+        json!({"path": "./deploy", "targetNamespace": "no-such-namespace-here"}),
+    );
+    let object = scenario
+        .wait_condition("elsewhere", "Ready", "False", "ReconciliationFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("namespace 'no-such-namespace-here'")
+            && message.contains("does not exist"),
+        "{message}"
+    );
+    // Nothing was applied by either.
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("a")
+            .await
+            .expect("read a")
+            .is_none()
+    );
+
+    // Patching the field away lets the stalled one reconcile.
+    let api = scenario.kustomizations();
+    api.patch(
+        "waits",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"dependsOn": null}})),
+    )
+    .await
+    .expect("patch");
+    scenario.wait_applied("waits", &scenario.revision()).await;
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("a")
+            .await
+            .expect("read a")
+            .is_some()
+    );
+}
