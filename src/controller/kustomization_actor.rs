@@ -27,7 +27,6 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::Instrument;
 
-use super::applier::{Applier, ApplyError};
 use super::source_actor::REQUESTED_AT;
 use super::status;
 use super::store::{ArtifactHandle, SourceKey};
@@ -36,9 +35,9 @@ use crate::api::conditions::{reasons, types};
 use crate::api::inventory::{ResourceInventory, ResourceRef};
 use crate::api::kustomization::FluxOverridesSource;
 use crate::api::kustomization::v1::{
-    DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind, SubstituteKind,
+    DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind, SubstituteKind, Validation,
 };
-use crate::apply::{self, ChangeSet};
+use crate::apply::{self, Applier, ApplyError, ChangeSet};
 use crate::render::flux::{RenderRequest, render};
 
 /// What every Kustomization actor shares.
@@ -449,6 +448,9 @@ async fn apply_revision(
         &name,
         &namespace,
     );
+    if object.spec.validation == Some(Validation::None) {
+        applier = applier.without_dry_run();
+    }
     let applied =
         tokio::time::timeout(timeout, applier.apply_stages(apply::plan(desired), changes)).await;
     match applied {

@@ -12,7 +12,6 @@
 //!
 //! Must not: parse YAML or decide apply order (`render` and `apply` do).
 
-pub mod applier;
 pub mod http;
 pub mod kustomization_actor;
 pub mod metrics;

@@ -1,4 +1,4 @@
-//! Carries out an apply plan (`crate::apply`) against the API server: server-side dry-run
+//! Carries out an apply plan against the API server: server-side dry-run
 //! of each stage before its first write, server-side apply with `force` under the
 //! controller's field manager, a wait for CRDs to be Established before the objects that
 //! need them, and prune by background deletion.
@@ -7,7 +7,7 @@
 //! after CRDs are applied, so the custom resources of a CRD written in the same commit
 //! resolve.
 //!
-//! Must not: render, decide ordering or what to prune (`crate::apply` does), or write the
+//! Must not: decide ordering or what to prune (the pure modules beside it do), or write the
 //! Kustomization's status.
 
 use std::collections::HashMap;
@@ -19,9 +19,11 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{Scope, pinned_kind};
 use serde_json::Value;
 
+use super::changes::{Action, ChangeSet};
+use super::desired::{Desired, subject};
+use super::order::Stage;
+use super::prune::{Exclusion, exclusion, is_owned_by, prune_disabled};
 use crate::api::inventory::ObjectId;
-use crate::apply::{Action, ChangeSet, Desired, Exclusion, Stage, exclusion, is_owned_by};
-use crate::apply::{desired::subject, prune_disabled};
 
 /// How long CRDs get to become Established (Flux waits 60 s for its first stage).
 const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
@@ -108,6 +110,9 @@ pub struct Applier {
     /// The Kustomization's name and namespace, which the ownership labels carry.
     owner: (String, String),
     resolved: HashMap<(String, String, String), Resolved>,
+    /// Whether each stage is dry-run before it is written (v1beta2 `validation: none` says
+    /// no).
+    dry_run: bool,
 }
 
 fn is_not_found(error: &kube::Error) -> bool {
@@ -121,7 +126,15 @@ impl Applier {
             field_manager: field_manager.to_string(),
             owner: (name.to_string(), namespace.to_string()),
             resolved: HashMap::new(),
+            dry_run: true,
         }
+    }
+
+    /// Skips the server-side dry-run before each stage: the stage's first invalid object
+    /// then fails after the objects before it were written.
+    pub fn without_dry_run(mut self) -> Self {
+        self.dry_run = false;
+        self
     }
 
     async fn resolve(
@@ -205,7 +218,9 @@ impl Applier {
                     changes.push(desired.subject(), Action::Skipped);
                     continue;
                 }
-                self.dry_run(&api, desired).await?;
+                if self.dry_run {
+                    self.dry_run(&api, desired).await?;
+                }
                 let version = live.and_then(|live| live.metadata.resource_version);
                 writes.push((api, desired, version));
             }
