@@ -196,6 +196,31 @@ impl Scenario {
     }
 }
 
+impl Drop for Scenario {
+    /// The controller stops with the test: finalizers it would have released must not hold
+    /// the namespace's deletion forever.
+    fn drop(&mut self) {
+        let listed = support::kubectl(
+            &["get", "kustomizations", "-n", self.ns(), "-o", "name"],
+            None,
+        );
+        for name in String::from_utf8_lossy(&listed.stdout).lines() {
+            let _ = support::kubectl(
+                &[
+                    "patch",
+                    "-n",
+                    self.ns(),
+                    name,
+                    "--type=merge",
+                    "-p",
+                    r#"{"metadata":{"finalizers":null}}"#,
+                ],
+                None,
+            );
+        }
+    }
+}
+
 /// The object's condition `kind`, as (status, reason, message).
 fn condition(object: &Kustomization, kind: &str) -> Option<(String, String, String)> {
     object
@@ -332,10 +357,9 @@ async fn seed_example_1_a_plain_directory_through_v1beta2_becomes_ready() {
         .get("my-app")
         .await
         .expect("the Deployment exists");
-    assert_eq!(
-        after.metadata.resource_version,
-        deployment.metadata.resource_version
-    );
+    // The generation, not the resourceVersion: the deployment controller writes status.
+    assert_eq!(after.metadata.generation, deployment.metadata.generation);
+    assert_eq!(labels(&after.metadata), labels(&deployment.metadata));
 }
 
 #[actix_rt::test]
@@ -660,5 +684,57 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
             .await
             .expect("read a")
             .is_some()
+    );
+}
+
+#[actix_rt::test]
+async fn deleting_a_kustomization_collects_its_objects_unless_the_policy_orphans_them() {
+    let scenario = Scenario::start(
+        "ks-deletion",
+        &[
+            ("collected/a.yaml", config_map("a", "1").as_str()),
+            ("orphaned/b.yaml", config_map("b", "1").as_str()),
+        ],
+    )
+    .await;
+    let target = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "collected",
+        json!({"path": "./collected", "targetNamespace": target}),
+    );
+    scenario.kustomization(
+        "v1",
+        "orphaned",
+        json!({"path": "./orphaned", "targetNamespace": target, "deletionPolicy": "Orphan"}),
+    );
+    let revision = scenario.revision();
+    let object = scenario.wait_applied("collected", &revision).await;
+    assert_eq!(
+        object.metadata.finalizers,
+        Some(vec!["finalizers.fluxcd.io".to_string()])
+    );
+    scenario.wait_applied("orphaned", &revision).await;
+
+    let api = scenario.kustomizations();
+    for name in ["collected", "orphaned"] {
+        api.delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+    }
+    for name in ["collected", "orphaned"] {
+        wait_for(&format!("Kustomization {name} gone"), PATIENCE, || async {
+            api.get_opt(name).await.ok()?.is_none().then_some(())
+        })
+        .await;
+    }
+    let config_maps = scenario.config_maps();
+    assert!(
+        config_maps.get_opt("a").await.expect("read a").is_none(),
+        "a is collected"
+    );
+    assert!(
+        config_maps.get_opt("b").await.expect("read b").is_some(),
+        "b is orphaned"
     );
 }

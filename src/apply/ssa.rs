@@ -97,6 +97,14 @@ impl ApplyError {
     }
 }
 
+/// What a prune did: the objects it deleted, and those it failed to delete (which stay in
+/// the inventory, so the next reconcile retries them).
+#[derive(Debug, Default)]
+pub struct Pruned {
+    pub deleted: Vec<(ObjectId, String)>,
+    pub failed: Vec<(ObjectId, String, ApplyError)>,
+}
+
 #[derive(Clone)]
 struct Resolved {
     resource: ApiResource,
@@ -315,35 +323,65 @@ impl Applier {
     }
 
     /// Deletes the stale objects, in the order given, that still carry this
-    /// Kustomization's ownership labels and do not opt out of pruning. Returns the objects
-    /// whose deletion failed, which stay in the inventory so the next reconcile retries.
+    /// Kustomization's ownership labels and do not opt out of pruning.
     pub async fn prune(
         &mut self,
         stale: Vec<(ObjectId, String)>,
         changes: &mut ChangeSet,
-    ) -> Vec<(ObjectId, String, ApplyError)> {
-        let mut failed = Vec::new();
+    ) -> Pruned {
+        let mut pruned = Pruned::default();
         for (id, api_version) in stale {
-            if let Err(error) = self.prune_one(&id, &api_version, changes).await {
-                tracing::warn!(object = %subject(&id), %error, "prune failed");
-                failed.push((id, api_version, error));
+            match self.prune_one(&id, &api_version, changes).await {
+                Ok(true) => pruned.deleted.push((id, api_version)),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(object = %subject(&id), %error, "prune failed");
+                    pruned.failed.push((id, api_version, error));
+                }
             }
         }
-        failed
+        pruned
     }
 
-    async fn prune_one(
+    /// Waits until none of `objects` exists any more, or `timeout` passes. Returns the
+    /// objects still there.
+    pub async fn wait_gone(
+        &mut self,
+        objects: &[(ObjectId, String)],
+        timeout: Duration,
+    ) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut remaining: Vec<&(ObjectId, String)> = objects.iter().collect();
+        loop {
+            let mut still = Vec::new();
+            for entry in remaining {
+                let (id, api_version) = entry;
+                match self.live(id, api_version).await {
+                    Ok(None) => {}
+                    Ok(Some(_)) | Err(_) => still.push(entry),
+                }
+            }
+            if still.is_empty() || tokio::time::Instant::now() >= deadline {
+                return still.iter().map(|(id, _)| subject(id)).collect();
+            }
+            remaining = still;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The live object `id`, read with the version it was applied with; `None` when it or
+    /// its kind is gone.
+    async fn live(
         &mut self,
         id: &ObjectId,
         api_version: &str,
-        changes: &mut ChangeSet,
-    ) -> Result<(), ApplyError> {
+    ) -> Result<Option<(Api<DynamicObject>, DynamicObject)>, ApplyError> {
         let object = subject(id);
         let version = crate::render::resource::split_api_version(api_version).1;
         let resolved = match self.resolve(id, version, api_version).await {
             Ok(resolved) => resolved,
             // The kind is gone (its CRD was deleted), and its objects with it.
-            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(error) if is_not_found(&error) => return Ok(None),
             Err(source) => {
                 return Err(ApplyError::Discovery {
                     object,
@@ -357,27 +395,35 @@ impl Applier {
         } else {
             Api::all_with(self.client.clone(), &resolved.resource)
         };
-        let Some(live) = api
+        let live = api
             .get_opt(&id.name)
             .await
-            .map_err(|source| ApplyError::Read {
-                object: object.clone(),
-                source,
-            })?
-        else {
-            return Ok(());
+            .map_err(|source| ApplyError::Read { object, source })?;
+        Ok(live.map(|live| (api, live)))
+    }
+
+    /// Deletes one stale object if it is still ours; says whether it did.
+    async fn prune_one(
+        &mut self,
+        id: &ObjectId,
+        api_version: &str,
+        changes: &mut ChangeSet,
+    ) -> Result<bool, ApplyError> {
+        let object = subject(id);
+        let Some((api, live)) = self.live(id, api_version).await? else {
+            return Ok(false);
         };
         let live = serde_json::to_value(&live).unwrap_or(Value::Null);
         if !is_owned_by(&live, &self.owner.0, &self.owner.1) || prune_disabled(&live) {
             changes.push(object, Action::Skipped);
-            return Ok(());
+            return Ok(false);
         }
         match api.delete(&id.name, &DeleteParams::background()).await {
             Ok(_) => {
                 changes.push(object, Action::Deleted);
-                Ok(())
+                Ok(true)
             }
-            Err(error) if is_not_found(&error) => Ok(()),
+            Err(error) if is_not_found(&error) => Ok(false),
             Err(source) => Err(ApplyError::Delete { object, source }),
         }
     }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::Api;
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
@@ -33,10 +33,11 @@ use super::store::{ArtifactHandle, SourceKey};
 use super::subscriptions::{SourceEvent, Subscriptions};
 use crate::api::conditions::{reasons, types};
 use crate::api::inventory::{ResourceInventory, ResourceRef};
-use crate::api::kustomization::FluxOverridesSource;
 use crate::api::kustomization::v1::{
-    DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind, SubstituteKind, Validation,
+    DeletionPolicy, DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind,
+    SubstituteKind, Validation,
 };
+use crate::api::kustomization::{FINALIZER, FluxOverridesSource};
 use crate::apply::{self, Applier, ApplyError, ChangeSet};
 use crate::render::flux::{RenderRequest, render};
 
@@ -150,7 +151,10 @@ impl KustomizationActor {
                 Outcome::Failed => spec.retry_interval().ok(),
                 // A new artifact, a spec change or the source's return arrives as a
                 // message; nothing to poll for.
-                Outcome::Stalled | Outcome::Suspended | Outcome::NoArtifact => None,
+                Outcome::Stalled
+                | Outcome::Suspended
+                | Outcome::NoArtifact
+                | Outcome::Finalized => None,
             };
             if actor.again {
                 actor.again = false;
@@ -167,8 +171,9 @@ impl Actor for KustomizationActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.follow_source(ctx);
-        if self.source.is_none() {
-            // Not a source this controller serves: the reconcile stalls and says why.
+        // Not a source this controller serves: the reconcile stalls and says why. Being
+        // deleted: the inventory is collected whatever the source's state.
+        if self.source.is_none() || self.object.metadata.deletion_timestamp.is_some() {
             self.reconcile(ctx);
         }
     }
@@ -196,7 +201,9 @@ impl Handler<Updated> for KustomizationActor {
         // unserved source kind stalls at once.
         let changed_source = before != self.source;
         let new_trigger = self.handled.as_ref() != Some(&self.trigger());
-        if (!changed_source && new_trigger) || (changed_source && self.source.is_none()) {
+        let deleting = self.object.metadata.deletion_timestamp.is_some();
+        if (!changed_source && new_trigger) || (changed_source && self.source.is_none()) || deleting
+        {
             self.reconcile(ctx);
         }
     }
@@ -255,6 +262,8 @@ enum Outcome {
     Stalled,
     Suspended,
     NoArtifact,
+    /// The object is being deleted and its finalizer is released.
+    Finalized,
 }
 
 /// The source a Kustomization's spec names, if it is a kind this controller serves.
@@ -331,6 +340,9 @@ async fn reconcile_once(
     unavailable: Option<String>,
 ) -> Outcome {
     let report = Report { shared, object };
+    if object.metadata.deletion_timestamp.is_some() {
+        return finalize(shared, object).await;
+    }
     if let Some(field) = unsupported_field(&object.spec) {
         let message = format!(
             "spec.{field} is not supported by driftless; remove it, or run Flux's kustomize-controller for this object"
@@ -372,6 +384,17 @@ async fn reconcile_once(
         return Outcome::NoArtifact;
     };
     let revision = artifact.revision.clone();
+    if !object.finalizers().iter().any(|known| known == FINALIZER)
+        && let Err(error) = set_finalizer(shared, object, true).await
+    {
+        // Without it, deleting the object would orphan what it applied, whatever prune says.
+        let failure = Failure::new(
+            reasons::RECONCILIATION_FAILED,
+            format!("failed to add the finalizer {FINALIZER}: {error}"),
+        );
+        report.failed(Some(&revision), None, &failure).await;
+        return Outcome::Failed;
+    }
     let status = object.status.as_ref();
     if status.and_then(|status| status.observed_generation) != object.metadata.generation
         || status.and_then(|status| status.last_attempted_revision.as_deref())
@@ -481,7 +504,7 @@ async fn apply_revision(
             "an inventory entry that is not an object id cannot be pruned"
         );
     }
-    let failed = applier.prune(stale, changes).await;
+    let failed = applier.prune(stale, changes).await.failed;
     if failed.is_empty() {
         return Ok(inventory);
     }
@@ -499,6 +522,106 @@ async fn apply_revision(
         Failure::new(reasons::PRUNE_FAILED, messages.join("; ")),
         Some(kept),
     ))
+}
+
+/// Adds (`present`) or removes this controller's finalizer with server-side apply: the
+/// finalizers list is a set, so others' entries stay.
+async fn set_finalizer(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    present: bool,
+) -> Result<(), kube::Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<Kustomization> = Api::namespaced(shared.client.clone(), &namespace);
+    let finalizers: &[&str] = if present { &[FINALIZER] } else { &[] };
+    let patch = json!({
+        "apiVersion": Kustomization::api_version(&()),
+        "kind": Kustomization::kind(&()),
+        "metadata": {"name": object.name_any(), "namespace": namespace, "finalizers": finalizers},
+    });
+    let params = PatchParams::apply(&shared.field_manager).force();
+    api.patch(&object.name_any(), &params, &Patch::Apply(&patch))
+        .await
+        .map(|_| ())
+}
+
+/// Whether deleting the Kustomization deletes what it applied (`deletionPolicy`).
+fn deletes_on_deletion(spec: &KustomizationSpec) -> bool {
+    match spec.deletion_policy() {
+        DeletionPolicy::MirrorPrune => spec.prune,
+        DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+        DeletionPolicy::Orphan => false,
+    }
+}
+
+/// The object is being deleted: garbage-collects its inventory as `deletionPolicy` says
+/// (never when suspended), then releases the finalizer. A failed deletion is retried.
+async fn finalize(shared: &KustomizationShared, object: &Kustomization) -> Outcome {
+    let report = Report { shared, object };
+    if !object.finalizers().iter().any(|known| known == FINALIZER) {
+        return Outcome::Finalized;
+    }
+    let inventory = object
+        .status
+        .as_ref()
+        .and_then(|status| status.inventory.clone())
+        .unwrap_or_default();
+    if deletes_on_deletion(&object.spec) && !object.spec.is_suspended() {
+        let (stale, _) = apply::stale(&inventory, &ResourceInventory::default());
+        let mut applier = Applier::new(
+            shared.client.clone(),
+            &shared.field_manager,
+            &object.name_any(),
+            &object.namespace().unwrap_or_default(),
+        );
+        let mut changes = ChangeSet::default();
+        let pruned = applier.prune(stale, &mut changes).await;
+        let summary = changes.summary();
+        if !pruned.failed.is_empty() {
+            let messages: Vec<String> = pruned
+                .failed
+                .iter()
+                .map(|(_, _, error)| error.to_string())
+                .collect();
+            let note = format!(
+                "pruning for deleted resource failed: {}",
+                messages.join("; ")
+            );
+            report
+                .event(EventType::Warning, reasons::PRUNE_FAILED, &note)
+                .await;
+            return Outcome::Failed;
+        }
+        if object.spec.deletion_policy() == DeletionPolicy::WaitForTermination {
+            let timeout = object.spec.timeout().unwrap_or(Duration::from_secs(30));
+            let remaining = applier.wait_gone(&pruned.deleted, timeout).await;
+            if !remaining.is_empty() {
+                // As Flux: reported, and the finalizer is released anyway.
+                let note = format!(
+                    "failed to wait for resources termination within {timeout:?}: {}",
+                    remaining.join(", ")
+                );
+                report
+                    .event(EventType::Warning, reasons::PRUNE_FAILED, &note)
+                    .await;
+            }
+        }
+        if !summary.is_empty() {
+            report
+                .event(EventType::Normal, reasons::PRUNE_SUCCEEDED, &summary)
+                .await;
+        }
+    }
+    match set_finalizer(shared, object, false).await {
+        Ok(()) => Outcome::Finalized,
+        Err(error) if matches!(&error, kube::Error::Api(status) if status.is_not_found()) => {
+            Outcome::Finalized
+        }
+        Err(error) => {
+            tracing::warn!(%error, "failed to release the finalizer");
+            Outcome::Failed
+        }
+    }
 }
 
 fn apply_failure(error: &ApplyError) -> Failure {

@@ -73,7 +73,12 @@ impl Supervisor {
         if let Some(listing) = &mut self.kustomization_listing {
             listing.insert(key.clone());
         }
-        if object.meta().deletion_timestamp.is_some() {
+        // While its finalizer holds it, a deleted Kustomization's actor garbage-collects.
+        let finalizing = object
+            .finalizers()
+            .iter()
+            .any(|finalizer| finalizer == crate::api::kustomization::FINALIZER);
+        if object.meta().deletion_timestamp.is_some() && !finalizing {
             return self.kustomization_deleted(&key);
         }
         match self.kustomizations.get(&key) {

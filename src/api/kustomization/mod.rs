@@ -45,3 +45,5 @@ pub use overrides::FluxOverridesSource;
 pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 /// Kind name.
 pub const KIND: &str = "Kustomization";
+/// The finalizer that holds a Kustomization until what it applied is garbage-collected.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";
