@@ -738,3 +738,113 @@ async fn deleting_a_kustomization_collects_its_objects_unless_the_policy_orphans
         "b is orphaned"
     );
 }
+
+#[actix_rt::test]
+async fn markers_substitution_from_the_cluster_and_sops_objects() {
+    let scenario = Scenario::start(
+        "ks-markers",
+        &[
+            (
+                "deploy/kept.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n",
+            ),
+            (
+                "deploy/once.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\ndata:\n  value: ${GREETING}\n",
+            ),
+            (
+                "deploy/greeting.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  value: ${GREETING} ${NAME:=world}\n",
+            ),
+        ],
+    )
+    .await;
+    scenario.apply(&json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "vars", "namespace": scenario.ns()},
+        "data": {"GREETING": "hello"},
+    }));
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+        "postBuild": {"substituteFrom": [
+            {"kind": "ConfigMap", "name": "vars"},
+            {"kind": "Secret", "name": "absent", "optional": true},
+        ]}}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let config_maps = scenario.config_maps();
+    let value = |config: ConfigMap| {
+        config
+            .data
+            .unwrap_or_default()
+            .get("value")
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(value(config_maps.get("once").await.expect("once")), "hello");
+    assert_eq!(
+        value(config_maps.get("greeting").await.expect("greeting")),
+        "hello world"
+    );
+
+    // IfNotPresent: never changed once it exists; prune: disabled: never deleted.
+    scenario.repo.write_files(&[(
+        "deploy/once.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: once\n  annotations:\n    kustomize.toolkit.fluxcd.io/ssa: IfNotPresent\ndata:\n  value: changed\n",
+    )]);
+    scenario.repo.remove("deploy/kept.yaml");
+    let revision = scenario.push("change once, remove kept");
+    scenario.wait_applied("apps", &revision).await;
+    assert_eq!(value(config_maps.get("once").await.expect("once")), "hello");
+    assert!(
+        config_maps
+            .get_opt("kept")
+            .await
+            .expect("read kept")
+            .is_some(),
+        "kept is not pruned"
+    );
+
+    // An encrypted object is refused before anything is applied.
+    scenario.repo.write_files(&[
+        (
+            "deploy/token.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\ndata:\n  token: RU5DW0FFUzI1Nl0=\nsops:\n  mac: ENC[AES256_GCM,data:abc]\n",
+        ),
+        (
+            "deploy/greeting.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  value: bye\n",
+        ),
+    ]);
+    scenario.push("encrypted secret");
+    let object = scenario
+        .wait_condition("apps", "Ready", "False", "ReconciliationFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("Secret/") && message.contains("SOPS"),
+        "{message}"
+    );
+    assert_eq!(
+        value(config_maps.get("greeting").await.expect("greeting")),
+        "hello world"
+    );
+
+    // A required substituteFrom source that is missing fails the build.
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+               "postBuild": {"substituteFrom": [{"kind": "Secret", "name": "absent"}]}}),
+    );
+    let object = scenario
+        .wait_condition("apps", "Ready", "False", "BuildFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("Secret/") && message.contains("absent"),
+        "{message}"
+    );
+}
