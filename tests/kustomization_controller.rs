@@ -848,3 +848,88 @@ async fn markers_substitution_from_the_cluster_and_sops_objects() {
         "{message}"
     );
 }
+
+#[actix_rt::test]
+async fn a_changed_source_ref_is_followed() {
+    let scenario = Scenario::start(
+        "ks-source-ref",
+        &[("deploy/a.yaml", config_map("a", "from-first").as_str())],
+    )
+    .await;
+    let other = TestRepo::new(&[("deploy/a.yaml", config_map("a", "from-other").as_str())]);
+    let other_daemon = GitDaemon::start(&other.root());
+    scenario.apply(&json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "GitRepository",
+        "metadata": {"name": "other", "namespace": scenario.ns()},
+        "spec": {"url": other_daemon.url("repo.git"), "interval": "1h", "ref": {"branch": "main"}},
+    }));
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let config_maps = scenario.config_maps();
+    let value = |config: ConfigMap| config.data.unwrap_or_default().get("value").cloned();
+    assert_eq!(
+        value(config_maps.get("a").await.expect("a")).as_deref(),
+        Some("from-first")
+    );
+
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+               "sourceRef": {"kind": "GitRepository", "name": "other"}}),
+    );
+    scenario
+        .wait_applied("apps", &format!("main@sha1:{}", other.head()))
+        .await;
+    assert_eq!(
+        value(config_maps.get("a").await.expect("a")).as_deref(),
+        Some("from-other")
+    );
+
+    // The old source no longer triggers it: a push there changes nothing.
+    scenario
+        .repo
+        .write_files(&[("deploy/a.yaml", config_map("a", "first-again").as_str())]);
+    let pushed = scenario.push("ignored");
+    let sources: Api<driftless::api::git_repository::v1::GitRepository> =
+        Api::namespaced(scenario.client.clone(), scenario.ns());
+    wait_for("flux-system at the new commit", PATIENCE, || async {
+        let object = sources.get("flux-system").await.ok()?;
+        (object.status?.artifact?.revision == pushed).then_some(())
+    })
+    .await;
+    // One more reconcile of the Kustomization, on request, proves it is still on `other`.
+    kubectl_ok(
+        &[
+            "annotate",
+            "--overwrite",
+            "-n",
+            scenario.ns(),
+            "kustomization.kustomize.toolkit.fluxcd.io/apps",
+            "reconcile.fluxcd.io/requestedAt=after-push",
+        ],
+        None,
+    );
+    let api = scenario.kustomizations();
+    let object = wait_for("the request handled", PATIENCE, || async {
+        let object = api.get("apps").await.ok()?;
+        (object.status.as_ref()?.last_handled_reconcile_at.as_deref() == Some("after-push"))
+            .then_some(object)
+    })
+    .await;
+    assert_eq!(
+        object
+            .status
+            .and_then(|status| status.last_applied_revision),
+        Some(format!("main@sha1:{}", other.head()))
+    );
+    assert_eq!(
+        value(config_maps.get("a").await.expect("a")).as_deref(),
+        Some("from-other")
+    );
+}
