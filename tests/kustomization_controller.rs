@@ -631,7 +631,7 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
         "v1",
         "waits",
         json!({"path": "./deploy", "targetNamespace": scenario.ns(),
-               "dependsOn": [{"name": "infra"}]}),
+               "wait": true}),
     );
     let object = scenario
         .wait_condition("waits", "Stalled", "True", "UnsupportedField")
@@ -641,7 +641,7 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
         (status.as_str(), reason.as_str()),
         ("False", "UnsupportedField")
     );
-    assert!(message.contains("spec.dependsOn"), "{message}");
+    assert!(message.contains("spec.wait"), "{message}");
 
     scenario.kustomization(
         "v1",
@@ -672,7 +672,7 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
     api.patch(
         "waits",
         &PatchParams::default(),
-        &Patch::Merge(&json!({"spec": {"dependsOn": null}})),
+        &Patch::Merge(&json!({"spec": {"wait": null}})),
     )
     .await
     .expect("patch");
@@ -931,5 +931,54 @@ async fn a_changed_source_ref_is_followed() {
     assert_eq!(
         value(config_maps.get("a").await.expect("a")).as_deref(),
         Some("from-other")
+    );
+}
+
+#[actix_rt::test]
+async fn a_dependent_waits_for_its_dependency_and_follows_it_at_once() {
+    let scenario = Scenario::start(
+        "ks-depends-on",
+        &[
+            ("infra/settings.yaml", config_map("settings", "1").as_str()),
+            ("app/app.yaml", config_map("app", "1").as_str()),
+        ],
+    )
+    .await;
+    let target = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "app",
+        json!({"path": "./app", "targetNamespace": target, "dependsOn": [{"name": "infra"}]}),
+    );
+    let object = scenario
+        .wait_condition("app", "Ready", "False", "DependencyNotReady")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert_eq!(message, format!("dependency '{target}/infra' not found"));
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("app")
+            .await
+            .expect("read")
+            .is_none()
+    );
+
+    // The interval and retryInterval are an hour: only the dependency's change can wake it.
+    scenario.kustomization(
+        "v1",
+        "infra",
+        json!({"path": "./infra", "targetNamespace": target}),
+    );
+    let revision = scenario.revision();
+    scenario.wait_applied("infra", &revision).await;
+    scenario.wait_applied("app", &revision).await;
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("app")
+            .await
+            .expect("read")
+            .is_some()
     );
 }

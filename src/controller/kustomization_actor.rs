@@ -69,6 +69,8 @@ pub struct KustomizationActor {
     again: bool,
     timer: Option<SpawnHandle>,
     handled: Option<Trigger>,
+    /// The last reconcile stopped at an unready dependency.
+    waiting_for_dependencies: bool,
 }
 
 impl KustomizationActor {
@@ -89,6 +91,7 @@ impl KustomizationActor {
             again: false,
             timer: None,
             handled: None,
+            waiting_for_dependencies: false,
         }
     }
 
@@ -145,10 +148,11 @@ impl KustomizationActor {
         .instrument(span);
         ctx.spawn(work.into_actor(self).map(|outcome, actor, ctx| {
             actor.running = false;
+            actor.waiting_for_dependencies = matches!(outcome, Outcome::WaitingForDependencies);
             let spec = &actor.object.spec;
             let delay = match outcome {
                 Outcome::Done => spec.interval().ok(),
-                Outcome::Failed => spec.retry_interval().ok(),
+                Outcome::Failed | Outcome::WaitingForDependencies => spec.retry_interval().ok(),
                 // A new artifact, a spec change or the source's return arrives as a
                 // message; nothing to poll for.
                 Outcome::Stalled
@@ -209,6 +213,22 @@ impl Handler<Updated> for KustomizationActor {
     }
 }
 
+/// A Kustomization this one depends on changed: worth another look if this one waits
+/// for it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DependencyChanged;
+
+impl Handler<DependencyChanged> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: DependencyChanged, ctx: &mut Self::Context) {
+        if self.waiting_for_dependencies {
+            self.reconcile(ctx);
+        }
+    }
+}
+
 /// The object was deleted: the actor stops.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -264,6 +284,9 @@ enum Outcome {
     NoArtifact,
     /// The object is being deleted and its finalizer is released.
     Finalized,
+    /// A `dependsOn` Kustomization is not Ready at the right revision: retried when it
+    /// changes (the supervisor says so), and at `retryInterval` in case a change is missed.
+    WaitingForDependencies,
 }
 
 /// The source a Kustomization's spec names, if it is a kind this controller serves.
@@ -291,8 +314,11 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
         ("kubeConfig", spec.kube_config.is_some()),
         ("serviceAccountName", spec.service_account_name.is_some()),
         (
-            "dependsOn",
-            non_empty(spec.depends_on.as_ref().map(Vec::len)),
+            "dependsOn[].readyExpr",
+            spec.depends_on
+                .iter()
+                .flatten()
+                .any(|dependency| dependency.ready_expr.is_some()),
         ),
         (
             "healthChecks",
@@ -316,6 +342,84 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
     fields
         .into_iter()
         .find_map(|(field, set)| set.then_some(field))
+}
+
+/// The Kustomizations `object` depends on, as `(namespace, name)`; the namespace defaults
+/// to the object's own.
+pub fn dependencies(object: &Kustomization) -> Vec<(String, String)> {
+    let own = object.namespace().unwrap_or_default();
+    object
+        .spec
+        .depends_on
+        .iter()
+        .flatten()
+        .map(|dependency| {
+            let namespace = dependency
+                .namespace
+                .clone()
+                .filter(|namespace| !namespace.is_empty())
+                .unwrap_or_else(|| own.clone());
+            (namespace, dependency.name.clone())
+        })
+        .collect()
+}
+
+/// Why `dependency` does not let its dependent proceed, as Flux decides it: it must have
+/// reconciled its latest generation to Ready, and if it builds from the same source, have
+/// applied the revision the dependent is about to apply.
+fn dependency_problem(
+    dependency: &Kustomization,
+    source: Option<&SourceKey>,
+    revision: &str,
+) -> Option<String> {
+    let name = format!(
+        "{}/{}",
+        dependency.namespace().unwrap_or_default(),
+        dependency.name_any()
+    );
+    let status = dependency.status.as_ref();
+    let ready = status.is_some_and(|status| {
+        status.observed_generation == dependency.metadata.generation
+            && status
+                .conditions
+                .iter()
+                .any(|condition| condition.type_ == types::READY && condition.status == "True")
+    });
+    if !ready {
+        return Some(format!("dependency '{name}' is not ready"));
+    }
+    let same_source = source.is_some() && source_key(dependency).as_ref() == source;
+    let applied = status.and_then(|status| status.last_applied_revision.as_deref());
+    if same_source && applied != Some(revision) {
+        return Some(format!("dependency '{name}' revision is not up to date"));
+    }
+    None
+}
+
+/// The first dependency that is missing or not ready, read from the API (not a cache: a
+/// dependency that just turned Ready must be seen so).
+async fn unready_dependency(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    artifact: &ArtifactHandle,
+) -> Option<String> {
+    let source = source_key(object);
+    for (namespace, name) in dependencies(object) {
+        let api: Api<Kustomization> = Api::namespaced(shared.client.clone(), &namespace);
+        let problem = match api.get_opt(&name).await {
+            Ok(Some(dependency)) => {
+                dependency_problem(&dependency, source.as_ref(), &artifact.revision)
+            }
+            Ok(None) => Some(format!("dependency '{namespace}/{name}' not found")),
+            Err(error) => Some(format!(
+                "failed to read dependency '{namespace}/{name}': {error}"
+            )),
+        };
+        if problem.is_some() {
+            return problem;
+        }
+    }
+    None
 }
 
 /// A failed reconcile, as status shows it.
@@ -384,6 +488,17 @@ async fn reconcile_once(
         return Outcome::NoArtifact;
     };
     let revision = artifact.revision.clone();
+    if let Some(problem) = unready_dependency(shared, object, &artifact).await {
+        tracing::debug!(problem, "waiting for a dependency");
+        report
+            .failed(
+                None,
+                None,
+                &Failure::new(reasons::DEPENDENCY_NOT_READY, problem),
+            )
+            .await;
+        return Outcome::WaitingForDependencies;
+    }
     if !object.finalizers().iter().any(|known| known == FINALIZER)
         && let Err(error) = set_finalizer(shared, object, true).await
     {
@@ -922,7 +1037,9 @@ mod tests {
     fn unimplemented_fields_are_named() {
         assert_eq!(unsupported_field(&kustomization(json!({})).spec), None);
         assert_eq!(
-            unsupported_field(&kustomization(json!({"wait": false, "dependsOn": []})).spec),
+            unsupported_field(
+                &kustomization(json!({"wait": false, "dependsOn": [{"name": "infra"}]})).spec
+            ),
             None
         );
         for (spec, field) in [
@@ -935,7 +1052,10 @@ mod tests {
                 json!({"serviceAccountName": "tenant"}),
                 "serviceAccountName",
             ),
-            (json!({"dependsOn": [{"name": "infra"}]}), "dependsOn"),
+            (
+                json!({"dependsOn": [{"name": "infra", "readyExpr": "dep.status.ready"}]}),
+                "dependsOn[].readyExpr",
+            ),
             (
                 json!({"healthChecks": [{"kind": "Deployment", "name": "web"}]}),
                 "healthChecks",
@@ -957,6 +1077,58 @@ mod tests {
                 "{spec}"
             );
         }
+    }
+
+    #[test]
+    fn a_dependency_must_be_ready_at_its_generation_and_at_a_shared_source_s_revision() {
+        let with_status = |status: serde_json::Value| {
+            let mut object = kustomization(json!({}));
+            object.metadata.name = Some("infra".into());
+            object.metadata.generation = Some(2);
+            object.status = Some(serde_json::from_value(status).unwrap());
+            object
+        };
+        let ready = |generation: i64, revision: &str| {
+            with_status(json!({
+                "observedGeneration": generation,
+                "lastAppliedRevision": revision,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                                "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            }))
+        };
+        let shared = SourceKey::git_repository("flux-system", "flux-system");
+        let other = SourceKey::git_repository("flux-system", "other");
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:b"), Some(&shared), "main@sha1:b"),
+            None
+        );
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:a"), Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' revision is not up to date".into())
+        );
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:a"), Some(&other), "main@sha1:b"),
+            None
+        );
+        assert_eq!(
+            dependency_problem(&ready(1, "main@sha1:b"), Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' is not ready".into())
+        );
+        let failed = with_status(json!({"observedGeneration": 2, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "BuildFailed", "message": "",
+             "lastTransitionTime": "2026-01-01T00:00:00Z"}]}));
+        assert_eq!(
+            dependency_problem(&failed, Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' is not ready".into())
+        );
+        assert_eq!(
+            dependencies(&kustomization(json!({"dependsOn": [
+                {"name": "infra"}, {"name": "crds", "namespace": "platform"}]}))),
+            vec![
+                ("flux-system".to_string(), "infra".to_string()),
+                ("platform".to_string(), "crds".to_string())
+            ]
+        );
     }
 
     #[test]

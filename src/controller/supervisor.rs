@@ -35,6 +35,9 @@ pub struct Supervisor {
     /// Kustomization actors by `(namespace, name)`.
     kustomizations: HashMap<(String, String), Addr<KustomizationActor>>,
     kustomization_listing: Option<HashSet<(String, String)>>,
+    /// What each Kustomization depends on (`spec.dependsOn`), so that a change to one
+    /// reaches its dependents at once.
+    dependencies: HashMap<(String, String), Vec<(String, String)>>,
 }
 
 impl Supervisor {
@@ -51,6 +54,7 @@ impl Supervisor {
             listing: None,
             kustomizations: HashMap::new(),
             kustomization_listing: None,
+            dependencies: HashMap::new(),
         }
     }
 
@@ -81,6 +85,9 @@ impl Supervisor {
         if object.meta().deletion_timestamp.is_some() && !finalizing {
             return self.kustomization_deleted(&key);
         }
+        self.dependencies
+            .insert(key.clone(), kustomization_actor::dependencies(&object));
+        self.notify_dependents(&key);
         match self.kustomizations.get(&key) {
             Some(actor) if actor.connected() => {
                 actor.do_send(kustomization_actor::Updated(Box::new(object)));
@@ -94,7 +101,20 @@ impl Supervisor {
         }
     }
 
+    /// Tells the actors of the Kustomizations that depend on `key` that it changed.
+    fn notify_dependents(&self, key: &(String, String)) {
+        for (dependent, dependencies) in &self.dependencies {
+            if dependencies.contains(key)
+                && let Some(actor) = self.kustomizations.get(dependent)
+            {
+                actor.do_send(kustomization_actor::DependencyChanged);
+            }
+        }
+    }
+
     fn kustomization_deleted(&mut self, key: &(String, String)) {
+        self.dependencies.remove(key);
+        self.notify_dependents(key);
         if let Some(actor) = self.kustomizations.remove(key) {
             tracing::info!(kustomization = %format!("{}/{}", key.0, key.1), "kustomization deleted");
             actor.do_send(kustomization_actor::Stop);
