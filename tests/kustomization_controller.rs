@@ -982,3 +982,53 @@ async fn a_dependent_waits_for_its_dependency_and_follows_it_at_once() {
             .is_some()
     );
 }
+
+#[actix_rt::test]
+async fn an_immutable_field_change_fails_unless_force_recreates_the_object() {
+    let deployment = |app: &str| DEPLOYMENT.replace("app: my-app", &format!("app: {app}"));
+    let scenario = Scenario::start(
+        "ks-force",
+        &[("deploy/web.yaml", deployment("web").as_str())],
+    )
+    .await;
+    let target = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": target}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), scenario.ns());
+    let first = deployments.get("my-app").await.expect("my-app");
+
+    // A new selector cannot be applied in place.
+    scenario
+        .repo
+        .write_files(&[("deploy/web.yaml", deployment("web-2").as_str())]);
+    let revision = scenario.push("new selector");
+    let object = scenario
+        .wait_condition("apps", "Ready", "False", "ReconciliationFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("Deployment/") && message.contains("immutable"),
+        "{message}"
+    );
+    let unchanged = deployments.get("my-app").await.expect("my-app");
+    assert_eq!(unchanged.metadata.uid, first.metadata.uid);
+
+    // spec.force: deleted and created again.
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": target, "force": true}),
+    );
+    scenario.wait_applied("apps", &revision).await;
+    let recreated = deployments.get("my-app").await.expect("my-app");
+    assert_ne!(recreated.metadata.uid, first.metadata.uid);
+    let selector = recreated
+        .spec
+        .and_then(|spec| spec.selector.match_labels)
+        .unwrap_or_default();
+    assert_eq!(selector.get("app").map(String::as_str), Some("web-2"));
+}

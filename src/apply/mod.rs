@@ -19,5 +19,7 @@ pub mod ssa;
 pub use changes::{Action, Change, ChangeSet};
 pub use desired::{Desired, ValidationError, validate};
 pub use order::{Stage, plan};
-pub use prune::{Exclusion, exclusion, inventory_of, is_owned_by, prune_disabled, stale};
+pub use prune::{
+    Exclusion, exclusion, force_enabled, inventory_of, is_owned_by, prune_disabled, stale,
+};
 pub use ssa::{Applier, ApplyError, Pruned};

@@ -17,6 +17,7 @@ pub const OWNER_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
 const RECONCILE: &str = "kustomize.toolkit.fluxcd.io/reconcile";
 const SSA: &str = "kustomize.toolkit.fluxcd.io/ssa";
 const PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
+const FORCE: &str = "kustomize.toolkit.fluxcd.io/force";
 
 /// How an object limits what the controller does to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +53,11 @@ pub fn exclusion(object: &Value) -> Exclusion {
     } else {
         Exclusion::None
     }
+}
+
+/// Whether an object (desired or live) asks to be recreated when an immutable field changes.
+pub fn force_enabled(object: &Value) -> bool {
+    marked(object, FORCE, "enabled")
 }
 
 /// Whether a live object asks never to be pruned.
@@ -199,6 +205,8 @@ mod tests {
         assert!(prune_disabled(&with("annotations", PRUNE, "disabled")));
         assert!(prune_disabled(&with("labels", SSA, "Ignore")));
         assert!(!prune_disabled(&with("labels", PRUNE, "enabled")));
+        assert!(force_enabled(&with("annotations", FORCE, "Enabled")));
+        assert!(!force_enabled(&with("annotations", FORCE, "disabled")));
     }
 
     #[test]

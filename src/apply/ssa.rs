@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::changes::{Action, ChangeSet};
 use super::desired::{Desired, subject};
 use super::order::Stage;
-use super::prune::{Exclusion, exclusion, is_owned_by, prune_disabled};
+use super::prune::{Exclusion, exclusion, force_enabled, is_owned_by, prune_disabled};
 use crate::api::inventory::ObjectId;
 
 /// How long CRDs get to become Established (Flux waits 60 s for its first stage).
@@ -67,6 +67,8 @@ pub enum ApplyError {
     },
     #[error("{object} did not become Established within {timeout:?}")]
     NotEstablished { object: String, timeout: Duration },
+    #[error("{object} was not deleted within {timeout:?}, so it could not be recreated")]
+    NotDeleted { object: String, timeout: Duration },
     #[error("failed to delete {object}: {source}")]
     Delete {
         object: String,
@@ -91,7 +93,7 @@ impl ApplyError {
             | ApplyError::DryRun { source, .. }
             | ApplyError::Apply { source, .. }
             | ApplyError::Delete { source, .. } => transient(source),
-            ApplyError::NotEstablished { .. } => true,
+            ApplyError::NotEstablished { .. } | ApplyError::NotDeleted { .. } => true,
             ApplyError::NoNamespace { .. } | ApplyError::NamespaceMissing { .. } => false,
         }
     }
@@ -121,10 +123,20 @@ pub struct Applier {
     /// Whether each stage is dry-run before it is written (v1beta2 `validation: none` says
     /// no).
     dry_run: bool,
+    /// `spec.force`: an object whose change touches an immutable field is deleted and
+    /// created again (also per object with the `force: enabled` marker).
+    force: bool,
 }
 
 fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.is_not_found())
+}
+
+/// Whether the API server refused a change to a field that cannot change in place (a
+/// Deployment's selector, a Job's template, a Service's clusterIP, ...).
+fn is_immutable(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status)
+        if status.is_invalid() && status.message.contains("immutable"))
 }
 
 impl Applier {
@@ -135,7 +147,14 @@ impl Applier {
             owner: (name.to_string(), namespace.to_string()),
             resolved: HashMap::new(),
             dry_run: true,
+            force: false,
         }
+    }
+
+    /// Recreates every object whose dry-run fails on an immutable field.
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
     }
 
     /// Skips the server-side dry-run before each stage: the stage's first invalid object
@@ -226,10 +245,23 @@ impl Applier {
                     changes.push(desired.subject(), Action::Skipped);
                     continue;
                 }
+                let mut version = live.and_then(|live| live.metadata.resource_version);
                 if self.dry_run {
-                    self.dry_run(&api, desired).await?;
+                    match self.dry_run(&api, desired).await {
+                        Err(ApplyError::DryRun { source, .. })
+                            if version.is_some()
+                                && is_immutable(&source)
+                                && (self.force
+                                    || force_enabled(&desired.object)
+                                    || live_value.as_ref().is_some_and(force_enabled)) =>
+                        {
+                            self.recreate(&api, desired).await?;
+                            self.dry_run(&api, desired).await?;
+                            version = None;
+                        }
+                        other => other?,
+                    }
                 }
-                let version = live.and_then(|live| live.metadata.resource_version);
                 writes.push((api, desired, version));
             }
             for (api, desired, before) in writes {
@@ -284,6 +316,49 @@ impl Applier {
                 object: desired.subject(),
                 source,
             }),
+        }
+    }
+
+    /// Deletes `desired`'s live object and waits until it is gone, so that it can be
+    /// created again with fields that cannot be changed in place.
+    async fn recreate(
+        &self,
+        api: &Api<DynamicObject>,
+        desired: &Desired,
+    ) -> Result<(), ApplyError> {
+        tracing::info!(object = %desired.subject(), "recreating: an immutable field changed");
+        match api
+            .delete(&desired.id.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => {}
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(source) => {
+                return Err(ApplyError::Delete {
+                    object: desired.subject(),
+                    source,
+                });
+            }
+        }
+        let deadline = tokio::time::Instant::now() + ESTABLISHED_TIMEOUT;
+        loop {
+            let live = api
+                .get_opt(&desired.id.name)
+                .await
+                .map_err(|source| ApplyError::Read {
+                    object: desired.subject(),
+                    source,
+                })?;
+            if live.is_none() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApplyError::NotDeleted {
+                    object: desired.subject(),
+                    timeout: ESTABLISHED_TIMEOUT,
+                });
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 

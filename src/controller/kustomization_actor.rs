@@ -329,7 +329,6 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
             non_empty(spec.health_check_exprs.as_ref().map(Vec::len)),
         ),
         ("wait", spec.wait == Some(true)),
-        ("force", spec.force == Some(true)),
         (
             "driftDetection.mode",
             spec.drift_detection_mode() != DriftDetectionMode::Enabled,
@@ -586,6 +585,7 @@ async fn apply_revision(
         &name,
         &namespace,
     );
+    applier = applier.with_force(object.spec.force == Some(true));
     if object.spec.validation == Some(Validation::None) {
         applier = applier.without_dry_run();
     }
@@ -1061,7 +1061,6 @@ mod tests {
                 "healthChecks",
             ),
             (json!({"wait": true}), "wait"),
-            (json!({"force": true}), "force"),
             (
                 json!({"driftDetection": {"mode": "warn"}}),
                 "driftDetection.mode",
