@@ -1032,3 +1032,72 @@ async fn an_immutable_field_change_fails_unless_force_recreates_the_object() {
         .unwrap_or_default();
     assert_eq!(selector.get("app").map(String::as_str), Some("web-2"));
 }
+
+#[actix_rt::test]
+async fn fields_kubectl_added_are_taken_over_and_removed() {
+    let scenario = Scenario::start(
+        "ks-takeover",
+        &[("deploy/settings.yaml", config_map("settings", "1").as_str())],
+    )
+    .await;
+    // Created by hand first, with a key Git does not hold.
+    let by_hand = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {}\ndata:\n  value: \"1\"\n  extra: by-hand\n",
+        scenario.ns()
+    );
+    kubectl_ok(&["apply", "-f", "-"], Some(&by_hand));
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let config_maps = scenario.config_maps();
+    let keys = |config: &ConfigMap| -> Vec<String> {
+        config
+            .data
+            .clone()
+            .unwrap_or_default()
+            .into_keys()
+            .collect()
+    };
+    let settings = config_maps.get("settings").await.expect("settings");
+    assert_eq!(keys(&settings), vec!["value".to_string()]);
+    assert!(
+        !settings
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key("kubectl.kubernetes.io/last-applied-configuration")
+    );
+
+    // A later `kubectl patch` is undone by the next reconcile.
+    kubectl_ok(
+        &[
+            "patch",
+            "-n",
+            scenario.ns(),
+            "configmap/settings",
+            "--type=merge",
+            "-p",
+            r#"{"data":{"patched":"yes"}}"#,
+        ],
+        None,
+    );
+    kubectl_ok(
+        &[
+            "annotate",
+            "--overwrite",
+            "-n",
+            scenario.ns(),
+            "kustomization.kustomize.toolkit.fluxcd.io/apps",
+            "reconcile.fluxcd.io/requestedAt=after-patch",
+        ],
+        None,
+    );
+    wait_for("the patched key removed", PATIENCE, || async {
+        let settings = config_maps.get("settings").await.ok()?;
+        (keys(&settings) == vec!["value".to_string()]).then_some(())
+    })
+    .await;
+}

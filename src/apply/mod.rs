@@ -12,6 +12,7 @@
 
 pub mod changes;
 pub mod desired;
+pub mod managed;
 pub mod order;
 pub mod prune;
 pub mod ssa;

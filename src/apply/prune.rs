@@ -15,7 +15,7 @@ pub const OWNER_NAME: &str = "kustomize.toolkit.fluxcd.io/name";
 /// The label naming that Kustomization's namespace.
 pub const OWNER_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
 const RECONCILE: &str = "kustomize.toolkit.fluxcd.io/reconcile";
-const SSA: &str = "kustomize.toolkit.fluxcd.io/ssa";
+pub(super) const SSA: &str = "kustomize.toolkit.fluxcd.io/ssa";
 const PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 const FORCE: &str = "kustomize.toolkit.fluxcd.io/force";
 
@@ -40,7 +40,8 @@ fn marker<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
     })
 }
 
-fn marked(object: &Value, key: &str, value: &str) -> bool {
+/// Whether `object` carries `key` with `value` (case-insensitive) as a label or annotation.
+pub(super) fn marked(object: &Value, key: &str, value: &str) -> bool {
     marker(object, key).is_some_and(|found| found.eq_ignore_ascii_case(value))
 }
 

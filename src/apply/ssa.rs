@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use super::changes::{Action, ChangeSet};
 use super::desired::{Desired, subject};
+use super::managed::take_over_patch;
 use super::order::Stage;
 use super::prune::{Exclusion, exclusion, force_enabled, is_owned_by, prune_disabled};
 use crate::api::inventory::ObjectId;
@@ -67,6 +68,8 @@ pub enum ApplyError {
     },
     #[error("{object} did not become Established within {timeout:?}")]
     NotEstablished { object: String, timeout: Duration },
+    #[error("failed to take over the fields kubectl manages on {object}: {message}")]
+    TakeOver { object: String, message: String },
     #[error("{object} was not deleted within {timeout:?}, so it could not be recreated")]
     NotDeleted { object: String, timeout: Duration },
     #[error("failed to delete {object}: {source}")]
@@ -93,7 +96,9 @@ impl ApplyError {
             | ApplyError::DryRun { source, .. }
             | ApplyError::Apply { source, .. }
             | ApplyError::Delete { source, .. } => transient(source),
-            ApplyError::NotEstablished { .. } | ApplyError::NotDeleted { .. } => true,
+            ApplyError::NotEstablished { .. }
+            | ApplyError::NotDeleted { .. }
+            | ApplyError::TakeOver { .. } => true,
             ApplyError::NoNamespace { .. } | ApplyError::NamespaceMissing { .. } => false,
         }
     }
@@ -245,6 +250,9 @@ impl Applier {
                     changes.push(desired.subject(), Action::Skipped);
                     continue;
                 }
+                if let Some(live) = &live_value {
+                    self.take_over(&api, desired, live).await?;
+                }
                 let mut version = live.and_then(|live| live.metadata.resource_version);
                 if self.dry_run {
                     match self.dry_run(&api, desired).await {
@@ -317,6 +325,41 @@ impl Applier {
                 source,
             }),
         }
+    }
+
+    /// Hands the fields kubectl manages on the live object to this controller (see
+    /// `managed`), so the apply that follows removes what Git does not hold.
+    async fn take_over(
+        &self,
+        api: &Api<DynamicObject>,
+        desired: &Desired,
+        live: &Value,
+    ) -> Result<(), ApplyError> {
+        let Some(operations) = take_over_patch(
+            live,
+            &desired.object,
+            &self.field_manager,
+            &desired.api_version,
+        ) else {
+            return Ok(());
+        };
+        let patch: json_patch::Patch =
+            serde_json::from_value(operations).map_err(|error| ApplyError::TakeOver {
+                object: desired.subject(),
+                message: error.to_string(),
+            })?;
+        api.patch(
+            &desired.id.name,
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+        .map_err(|error| ApplyError::TakeOver {
+            object: desired.subject(),
+            message: error.to_string(),
+        })?;
+        tracing::debug!(object = %desired.subject(), "took over fields managed by kubectl");
+        Ok(())
     }
 
     /// Deletes `desired`'s live object and waits until it is gone, so that it can be
