@@ -65,6 +65,14 @@ struct Scenario {
 
 impl Scenario {
     async fn start(prefix: &str, files: &[(&str, &str)]) -> Self {
+        Self::start_with(prefix, files, false).await
+    }
+
+    async fn start_with(
+        prefix: &str,
+        files: &[(&str, &str)],
+        no_cross_namespace_refs: bool,
+    ) -> Self {
         env().ensure_crds().await.expect("CRDs");
         let namespace = env().namespace(prefix).await;
         let storage = scratch("storage");
@@ -78,6 +86,8 @@ impl Scenario {
                 advertised_addr: None,
                 max_artifact_size: 50 * 1024 * 1024,
                 field_manager: "driftless".to_string(),
+                concurrent: 4,
+                no_cross_namespace_refs,
             },
         )
         .await
@@ -1160,4 +1170,36 @@ async fn a_suspended_kustomization_applies_nothing_until_resumed() {
         value(config_maps.get("a").await.expect("a")).as_deref(),
         Some("2")
     );
+}
+
+#[actix_rt::test]
+async fn cross_namespace_source_refs_are_refused_when_blocked() {
+    let scenario = Scenario::start_with(
+        "ks-cross-namespace",
+        &[("deploy/a.yaml", config_map("a", "1").as_str())],
+        true,
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "elsewhere",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+               "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}}),
+    );
+    let object = scenario
+        .wait_condition("elsewhere", "Stalled", "True", "AccessDenied")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert_eq!(
+        message,
+        "cannot access GitRepository/flux-system/flux-system, cross-namespace references have been blocked"
+    );
+    // Its own namespace, named explicitly, is not a cross-namespace reference.
+    scenario.kustomization(
+        "v1",
+        "here",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(),
+               "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": scenario.ns()}}),
+    );
+    scenario.wait_applied("here", &scenario.revision()).await;
 }

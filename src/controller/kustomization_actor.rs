@@ -50,6 +50,10 @@ pub struct KustomizationShared {
     pub field_manager: String,
     /// Bounds the renders running at once on the blocking pool.
     pub renders: Arc<tokio::sync::Semaphore>,
+    /// Bounds the reconciles (render, apply, prune) running at once: `--concurrent`.
+    pub reconciles: Arc<tokio::sync::Semaphore>,
+    /// `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -107,7 +111,8 @@ impl KustomizationActor {
 
     /// Subscribes to the source the spec names, leaving the previous one if it changed.
     fn follow_source(&mut self, ctx: &mut Context<Self>) {
-        let wanted = source_key(&self.object);
+        let blocked = self.shared.no_cross_namespace_refs && is_cross_namespace(&self.object);
+        let wanted = source_key(&self.object).filter(|_| !blocked);
         if wanted == self.source {
             return;
         }
@@ -304,6 +309,18 @@ fn source_key(object: &Kustomization) -> Option<SourceKey> {
     Some(SourceKey::git_repository(&namespace, &reference.name))
 }
 
+/// Whether the object's `sourceRef` names a namespace other than its own.
+fn is_cross_namespace(object: &Kustomization) -> bool {
+    object
+        .spec
+        .source_ref
+        .namespace
+        .as_deref()
+        .is_some_and(|namespace| {
+            !namespace.is_empty() && Some(namespace) != object.namespace().as_deref()
+        })
+}
+
 /// The first field of the Flux schema set in `spec` that this controller does not
 /// implement. Such a field is never ignored: `kubeConfig` ignored would apply a remote
 /// cluster's manifests here, `decryption` ignored would apply ciphertext.
@@ -454,6 +471,16 @@ async fn reconcile_once(
         report.stalled(reasons::UNSUPPORTED_FIELD, &message).await;
         return Outcome::Stalled;
     }
+    if shared.no_cross_namespace_refs && is_cross_namespace(object) {
+        let reference = &object.spec.source_ref;
+        let message = format!(
+            "cannot access GitRepository/{}/{}, cross-namespace references have been blocked",
+            reference.namespace.as_deref().unwrap_or_default(),
+            reference.name
+        );
+        report.stalled(reasons::ACCESS_DENIED, &message).await;
+        return Outcome::Stalled;
+    }
     let durations = (
         object.spec.interval(),
         object.spec.retry_interval(),
@@ -566,6 +593,18 @@ async fn apply_revision(
 ) -> Result<ResourceInventory, (Failure, Option<ResourceInventory>)> {
     let name = object.name_any();
     let namespace = object.namespace().unwrap_or_default();
+    let _permit = Arc::clone(&shared.reconciles)
+        .acquire_owned()
+        .await
+        .map_err(|_| {
+            (
+                Failure::new(
+                    reasons::RECONCILIATION_FAILED,
+                    "the controller is shutting down",
+                ),
+                None,
+            )
+        })?;
     let variables = substitute_from(shared, object)
         .await
         .map_err(|failure| (failure, None))?;
@@ -1148,5 +1187,14 @@ mod tests {
             )),
             None
         );
+        let reference = |namespace: &str| {
+            kustomization(json!({"sourceRef": {
+                "kind": "GitRepository", "name": "shared", "namespace": namespace
+            }}))
+        };
+        assert!(is_cross_namespace(&reference("infra")));
+        assert!(!is_cross_namespace(&reference("flux-system")));
+        assert!(!is_cross_namespace(&reference("")));
+        assert!(!is_cross_namespace(&kustomization(json!({}))));
     }
 }

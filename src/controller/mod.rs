@@ -53,6 +53,10 @@ pub struct ControllerOptions {
     /// Artifacts larger than this (bytes) are refused.
     pub max_artifact_size: u64,
     pub field_manager: String,
+    /// How many Kustomization reconciles (render, apply, prune) may run at once.
+    pub concurrent: usize,
+    /// Refuse Kustomizations whose `sourceRef` names another namespace.
+    pub no_cross_namespace_refs: bool,
 }
 
 /// Why the controller could not start.
@@ -138,6 +142,8 @@ impl Controller {
             renders: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, usize::from),
             )),
+            reconciles: Arc::new(tokio::sync::Semaphore::new(options.concurrent.max(1))),
+            no_cross_namespace_refs: options.no_cross_namespace_refs,
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
