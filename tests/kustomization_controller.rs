@@ -1203,3 +1203,53 @@ async fn cross_namespace_source_refs_are_refused_when_blocked() {
     );
     scenario.wait_applied("here", &scenario.revision()).await;
 }
+
+#[actix_rt::test]
+async fn an_invalid_object_stops_its_stage_before_any_write() {
+    let scenario = Scenario::start("ks-dry-run", &[]).await;
+    let target = format!("{}-stage", scenario.ns());
+    let invalid = DEPLOYMENT.replace("replicas: 3", "replicas: three");
+    scenario.repo.write_files(&[
+        (
+            "deploy/namespace.yaml",
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {target}\n").as_str(),
+        ),
+        ("deploy/settings.yaml", config_map("settings", "1").as_str()),
+        ("deploy/web.yaml", invalid.as_str()),
+    ]);
+    let revision = scenario.push("an invalid Deployment");
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": target}),
+    );
+    let object = scenario
+        .wait_condition("apps", "Ready", "False", "ReconciliationFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.starts_with(&format!("dry-run failed for Deployment/{target}/my-app")),
+        "{message}"
+    );
+    let status = object.status.as_ref().expect("status");
+    assert_eq!(
+        status.last_attempted_revision.as_deref(),
+        Some(revision.as_str())
+    );
+    assert_eq!(status.last_applied_revision, None);
+    // The Namespace's stage went first and stays; the ConfigMap shares the Deployment's stage
+    // and, though ordered before it, was never written.
+    let namespaces: Api<Namespace> = Api::all(scenario.client.clone());
+    assert!(namespaces.get_opt(&target).await.expect("read").is_some());
+    let config_maps: Api<ConfigMap> = Api::namespaced(scenario.client.clone(), &target);
+    assert!(
+        config_maps
+            .get_opt("settings")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let _ = namespaces
+        .delete(&target, &DeleteParams::background())
+        .await;
+}
