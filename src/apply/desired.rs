@@ -51,9 +51,8 @@ pub enum ValidationError {
     Encrypted { object: String },
 }
 
-/// Checks every rendered object and turns it into a [`Desired`], in render order.
-/// Normalises as Flux does before applying: `status` is dropped except on CRDs, whose
-/// status the API server ignores anyway.
+/// Checks every rendered object and turns it into a [`Desired`], in render order,
+/// normalised as [`normalise`] says.
 pub fn validate(objects: Vec<Value>) -> Result<Vec<Desired>, ValidationError> {
     objects
         .into_iter()
@@ -96,11 +95,7 @@ pub fn validate(objects: Vec<Value>) -> Result<Vec<Desired>, ValidationError> {
                     object: subject(&id),
                 });
             }
-            if id.kind != "CustomResourceDefinition"
-                && let Value::Object(map) = &mut object
-            {
-                map.remove("status");
-            }
+            normalise(&id, &mut object);
             Ok(Desired {
                 id,
                 api_version,
@@ -108,6 +103,83 @@ pub fn validate(objects: Vec<Value>) -> Result<Vec<Desired>, ValidationError> {
             })
         })
         .collect()
+}
+
+/// Normalises an object as Flux does before applying it:
+/// - `status` is dropped, except on CRDs (the API server ignores it anyway);
+/// - a Secret's `stringData` is moved into `data` (base64), so that server-side apply tracks
+///   the keys as `data` and a key removed from Git is removed from the Secret;
+/// - ports of Services and of containers in pod templates get the API server's default
+///   `protocol: TCP`, part of the key server-side apply merges port lists by.
+pub fn normalise(id: &ObjectId, object: &mut Value) {
+    let Value::Object(map) = object else {
+        return;
+    };
+    if id.kind != "CustomResourceDefinition" {
+        map.remove("status");
+    }
+    match (id.group.as_str(), id.kind.as_str()) {
+        ("", "Secret") => string_data_into_data(map),
+        ("", "Service") => {
+            default_protocols(map.get_mut("spec").and_then(|spec| spec.get_mut("ports")))
+        }
+        ("", "Pod") => pod_spec_defaults(map.get_mut("spec")),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
+            pod_spec_defaults(object.pointer_mut("/spec/template/spec"));
+        }
+        ("batch", "CronJob") => {
+            pod_spec_defaults(object.pointer_mut("/spec/jobTemplate/spec/template/spec"))
+        }
+        _ => {}
+    }
+}
+
+fn string_data_into_data(map: &mut serde_json::Map<String, Value>) {
+    use base64::Engine as _;
+    let Some(Value::Object(strings)) = map.remove("stringData") else {
+        return;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !data.is_object() {
+        *data = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(data) = data {
+        for (key, value) in strings {
+            // As the API server does: stringData wins over data for the same key.
+            let text = match value {
+                Value::String(text) => text,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            data.insert(
+                key,
+                Value::String(base64::engine::general_purpose::STANDARD.encode(text)),
+            );
+        }
+    }
+}
+
+fn default_protocols(ports: Option<&mut Value>) {
+    for port in ports.and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Value::Object(port) = port {
+            port.entry("protocol")
+                .or_insert_with(|| Value::String("TCP".into()));
+        }
+    }
+}
+
+fn pod_spec_defaults(spec: Option<&mut Value>) {
+    let Some(spec) = spec else {
+        return;
+    };
+    for field in ["initContainers", "containers"] {
+        let containers = spec.get_mut(field).and_then(Value::as_array_mut);
+        for container in containers.into_iter().flatten() {
+            default_protocols(container.get_mut("ports"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +201,36 @@ mod tests {
         assert_eq!(desired[0].subject(), "Deployment/shop/web");
         assert_eq!(desired[0].version(), "v1");
         assert_eq!(desired[0].object.get("status"), None);
+    }
+
+    #[test]
+    fn secrets_and_ports_are_normalised_as_flux_does() {
+        let desired = validate(vec![
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"},
+                   "data": {"kept": "YQ==", "both": "b2xk"},
+                   "stringData": {"both": "new", "plain": "text"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "n"},
+                   "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP"}]}}),
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "n"},
+                   "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+                       "containers": [{"name": "a", "ports": [{"containerPort": 8080}]}]}}}}}}),
+        ])
+        .unwrap();
+        assert_eq!(
+            desired[0].object,
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"},
+                   "data": {"kept": "YQ==", "both": "bmV3", "plain": "dGV4dA=="}})
+        );
+        assert_eq!(
+            desired[1].object["spec"]["ports"],
+            json!([{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}])
+        );
+        assert_eq!(
+            desired[2]
+                .object
+                .pointer("/spec/jobTemplate/spec/template/spec/containers/0/ports"),
+            Some(&json!([{"containerPort": 8080, "protocol": "TCP"}]))
+        );
     }
 
     #[test]
