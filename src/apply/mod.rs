@@ -23,4 +23,4 @@ pub use order::{Stage, plan};
 pub use prune::{
     Exclusion, exclusion, force_enabled, inventory_of, is_owned_by, prune_disabled, stale,
 };
-pub use ssa::{Applier, ApplyError, Pruned};
+pub use ssa::{Applier, ApplyError, Discovery, Pruned};

@@ -3,14 +3,13 @@
 //! controller's field manager, a wait for CRDs to be Established before the objects that
 //! need them, and prune by background deletion.
 //!
-//! The API of each kind is found through discovery, cached for one reconcile and dropped
-//! after CRDs are applied, so the custom resources of a CRD written in the same commit
-//! resolve.
+//! The API of each kind is found through discovery, cached for the whole controller
+//! ([`Discovery`]) and dropped after CRDs are applied or when its endpoint answers 404, so
+//! the custom resources of a CRD written in the same commit resolve.
 //!
 //! Must not: decide ordering or what to prune (the pure modules beside it do), or write the
 //! Kustomization's status.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -112,10 +111,31 @@ pub struct Pruned {
     pub failed: Vec<(ObjectId, String, ApplyError)>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Resolved {
     resource: ApiResource,
     namespaced: bool,
+}
+
+type KindKey = (String, String, String);
+
+/// What discovery found, by (group, version, kind), shared by every Kustomization so that
+/// a reconcile does not ask the API server again. Only found kinds are kept: a kind that a
+/// CRD adds later resolves at once. Entries are dropped when the API server no longer
+/// serves them (a 404 from their endpoint) and when this controller applies CRDs.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    entries: std::sync::Arc<dashmap::DashMap<KindKey, Resolved>>,
+}
+
+impl Discovery {
+    fn forget(&self, key: &KindKey) {
+        self.entries.remove(key);
+    }
+
+    fn clear(&self) {
+        self.entries.clear();
+    }
 }
 
 /// Applies and prunes for one reconcile of one Kustomization.
@@ -124,7 +144,7 @@ pub struct Applier {
     field_manager: String,
     /// The Kustomization's name and namespace, which the ownership labels carry.
     owner: (String, String),
-    resolved: HashMap<(String, String, String), Resolved>,
+    discovery: Discovery,
     /// Whether each stage is dry-run before it is written (v1beta2 `validation: none` says
     /// no).
     dry_run: bool,
@@ -145,12 +165,18 @@ fn is_immutable(error: &kube::Error) -> bool {
 }
 
 impl Applier {
-    pub fn new(client: kube::Client, field_manager: &str, name: &str, namespace: &str) -> Self {
+    pub fn new(
+        client: kube::Client,
+        discovery: Discovery,
+        field_manager: &str,
+        name: &str,
+        namespace: &str,
+    ) -> Self {
         Self {
             client,
             field_manager: field_manager.to_string(),
             owner: (name.to_string(), namespace.to_string()),
-            resolved: HashMap::new(),
+            discovery,
             dry_run: true,
             force: false,
         }
@@ -176,7 +202,7 @@ impl Applier {
         api_version: &str,
     ) -> Result<Resolved, kube::Error> {
         let key = (id.group.clone(), version.to_string(), id.kind.clone());
-        if let Some(found) = self.resolved.get(&key) {
+        if let Some(found) = self.discovery.entries.get(&key) {
             return Ok(found.clone());
         }
         let gvk = GroupVersionKind::gvk(&id.group, version, &id.kind);
@@ -186,7 +212,7 @@ impl Applier {
             namespaced: capabilities.scope == Scope::Namespaced,
         };
         tracing::trace!(api_version, kind = id.kind, "discovered");
-        self.resolved.insert(key, found.clone());
+        self.discovery.entries.insert(key, found.clone());
         Ok(found)
     }
 
@@ -298,7 +324,7 @@ impl Applier {
                 if !crds.is_empty() {
                     self.wait_established(&crds).await?;
                     // The new kinds (and new versions of known ones) must resolve.
-                    self.resolved.clear();
+                    self.discovery.clear();
                 }
             }
         }
@@ -320,10 +346,20 @@ impl Applier {
                     namespace: desired.id.namespace.clone(),
                 })
             }
-            Err(source) => Err(ApplyError::DryRun {
-                object: desired.subject(),
-                source,
-            }),
+            Err(source) => {
+                if is_not_found(&source) {
+                    // The kind's endpoint is gone (a CRD version removed): ask again next time.
+                    self.discovery.forget(&(
+                        desired.id.group.clone(),
+                        desired.version().to_string(),
+                        desired.id.kind.clone(),
+                    ));
+                }
+                Err(ApplyError::DryRun {
+                    object: desired.subject(),
+                    source,
+                })
+            }
         }
     }
 

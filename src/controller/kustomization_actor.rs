@@ -38,7 +38,7 @@ use crate::api::kustomization::v1::{
     SubstituteKind, Validation,
 };
 use crate::api::kustomization::{FINALIZER, FluxOverridesSource};
-use crate::apply::{self, Applier, ApplyError, ChangeSet};
+use crate::apply::{self, Applier, ApplyError, ChangeSet, Discovery};
 use crate::render::flux::{RenderRequest, render};
 
 /// What every Kustomization actor shares.
@@ -54,6 +54,8 @@ pub struct KustomizationShared {
     pub reconciles: Arc<tokio::sync::Semaphore>,
     /// `--no-cross-namespace-refs`.
     pub no_cross_namespace_refs: bool,
+    /// The API kinds found so far, for every apply.
+    pub discovery: Discovery,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -620,6 +622,7 @@ async fn apply_revision(
     let inventory = apply::inventory_of(&desired);
     let mut applier = Applier::new(
         shared.client.clone(),
+        shared.discovery.clone(),
         &shared.field_manager,
         &name,
         &namespace,
@@ -724,6 +727,7 @@ async fn finalize(shared: &KustomizationShared, object: &Kustomization) -> Outco
         let (stale, _) = apply::stale(&inventory, &ResourceInventory::default());
         let mut applier = Applier::new(
             shared.client.clone(),
+            shared.discovery.clone(),
             &shared.field_manager,
             &object.name_any(),
             &object.namespace().unwrap_or_default(),

@@ -144,6 +144,7 @@ impl Controller {
             )),
             reconciles: Arc::new(tokio::sync::Semaphore::new(options.concurrent.max(1))),
             no_cross_namespace_refs: options.no_cross_namespace_refs,
+            discovery: crate::apply::Discovery::default(),
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
