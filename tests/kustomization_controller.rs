@@ -345,6 +345,21 @@ async fn seed_example_1_a_plain_directory_through_v1beta2_becomes_ready() {
         .collect();
     assert_eq!(managers, vec!["driftless".to_string()]);
 
+    // One Event summarises the change set.
+    let events: Api<k8s_openapi::api::core::v1::Event> =
+        Api::namespaced(scenario.client.clone(), scenario.ns());
+    let expected = format!("Deployment/{}/my-app created", scenario.ns());
+    let event = wait_for("the change-set Event", PATIENCE, || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items.into_iter().find(|event| {
+            event.involved_object.kind.as_deref() == Some("Kustomization")
+                && event.reason.as_deref() == Some("ReconciliationSucceeded")
+        })
+    })
+    .await;
+    assert_eq!(event.message.as_deref(), Some(expected.as_str()));
+    assert_eq!(event.type_.as_deref(), Some("Normal"));
+
     // A reconcile on request marks the request handled and changes nothing.
     kubectl_ok(
         &[
