@@ -88,6 +88,7 @@ impl Scenario {
                 field_manager: "driftless".to_string(),
                 concurrent: 4,
                 no_cross_namespace_refs,
+                override_managers: Vec::new(),
             },
         )
         .await

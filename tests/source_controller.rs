@@ -48,6 +48,7 @@ async fn start_controller_with(
             field_manager: "driftless".to_string(),
             concurrent: 4,
             no_cross_namespace_refs: false,
+            override_managers: Vec::new(),
         },
     )
     .await

@@ -18,18 +18,24 @@ const LEGACY_ANNOTATIONS: [&str; 2] = [
 ];
 const LEGACY_LABEL: &str = "fluxcd.io/sync-gc-mark";
 
-/// Whether this managedFields entry is one to take over.
-fn is_taken_over(entry: &Value) -> bool {
+/// Whether this managedFields entry is one to take over. `overrides` are further
+/// managers (`--override-manager`), taken over by prefix for both operations.
+fn is_taken_over(entry: &Value, overrides: &[String]) -> bool {
     let text = |key: &str| entry.get(key).and_then(Value::as_str).unwrap_or_default();
     if !text("subresource").is_empty() {
         return false;
     }
     let manager = text("manager");
     let operation = text("operation");
-    (manager.starts_with("kubectl") && (operation == "Apply" || operation == "Update"))
+    let any_operation = operation == "Apply" || operation == "Update";
+    (manager.starts_with("kubectl") && any_operation)
         || (operation == "Update"
             && (manager.starts_with("before-first-apply")
                 || manager.starts_with("kustomize-controller")))
+        || (any_operation
+            && overrides
+                .iter()
+                .any(|name| manager.starts_with(name.as_str())))
 }
 
 /// Merges the field set `from` into `into` (both FieldsV1 trees).
@@ -61,6 +67,7 @@ pub fn take_over_patch(
     desired: &Value,
     field_manager: &str,
     api_version: &str,
+    overrides: &[String],
 ) -> Option<Value> {
     if merge_marked(live) || merge_marked(desired) {
         return None;
@@ -71,6 +78,7 @@ pub fn take_over_patch(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    let is_taken_over = |entry: &Value| is_taken_over(entry, overrides);
     if entries.iter().any(is_taken_over) {
         let is_ours = |entry: &Value| {
             entry.get("manager").and_then(Value::as_str) == Some(field_manager)
@@ -154,7 +162,7 @@ mod tests {
                  "fieldsV1": {"f:spec": {"f:replicas": {}}}},
             ],
         }});
-        let patch = take_over_patch(&live, &json!({}), "driftless", "v1").unwrap();
+        let patch = take_over_patch(&live, &json!({}), "driftless", "v1", &[]).unwrap();
         assert_eq!(
             patch,
             json!([
@@ -177,7 +185,7 @@ mod tests {
         let live = json!({"metadata": {"managedFields": [
             entry("kubectl-create", "Update", json!({"f:data": {"f:a": {}}})),
         ]}});
-        let patch = take_over_patch(&live, &json!({}), "driftless", "apps/v1").unwrap();
+        let patch = take_over_patch(&live, &json!({}), "driftless", "apps/v1", &[]).unwrap();
         assert_eq!(
             patch[0]["value"],
             json!([{"manager": "driftless", "operation": "Apply", "apiVersion": "apps/v1",
@@ -191,13 +199,23 @@ mod tests {
             entry("driftless", "Apply", json!({"f:data": {}})),
             entry("other-tool", "Update", json!({"f:data": {"f:b": {}}})),
         ]}});
-        assert_eq!(take_over_patch(&ours, &json!({}), "driftless", "v1"), None);
+        assert_eq!(
+            take_over_patch(&ours, &json!({}), "driftless", "v1", &[]),
+            None
+        );
+        // Named with --override-manager, another tool's fields are taken over too.
+        let overridden =
+            take_over_patch(&ours, &json!({}), "driftless", "v1", &["other".to_string()]).unwrap();
+        assert_eq!(
+            overridden[0]["value"],
+            json!([entry("driftless", "Apply", json!({"f:data": {"f:b": {}}}))])
+        );
         let kubectl = json!({"metadata": {
             "annotations": {SSA: "merge"},
             "managedFields": [entry("kubectl-edit", "Update", json!({"f:data": {}}))],
         }});
         assert_eq!(
-            take_over_patch(&kubectl, &json!({}), "driftless", "v1"),
+            take_over_patch(&kubectl, &json!({}), "driftless", "v1", &[]),
             None
         );
     }

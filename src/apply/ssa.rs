@@ -151,6 +151,8 @@ pub struct Applier {
     /// `spec.force`: an object whose change touches an immutable field is deleted and
     /// created again (also per object with the `force: enabled` marker).
     force: bool,
+    /// `--override-manager`: managers whose fields are taken over like kubectl's.
+    override_managers: Vec<String>,
 }
 
 fn is_not_found(error: &kube::Error) -> bool {
@@ -179,7 +181,14 @@ impl Applier {
             discovery,
             dry_run: true,
             force: false,
+            override_managers: Vec::new(),
         }
+    }
+
+    /// Also takes over the fields of these managers (matched by prefix).
+    pub fn with_override_managers(mut self, managers: &[String]) -> Self {
+        self.override_managers = managers.to_vec();
+        self
     }
 
     /// Recreates every object whose dry-run fails on an immutable field.
@@ -376,6 +385,7 @@ impl Applier {
             &desired.object,
             &self.field_manager,
             &desired.api_version,
+            &self.override_managers,
         ) else {
             return Ok(());
         };

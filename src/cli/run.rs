@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// `AccessDenied`), as Flux's flag of the same name.
     #[arg(long)]
     pub no_cross_namespace_refs: bool,
+    /// A field manager whose fields applies take over as they take over kubectl's (prefix
+    /// match; repeatable), as Flux's flag of the same name.
+    #[arg(long = "override-manager", value_name = "NAME")]
+    pub override_managers: Vec<String>,
 }
 
 /// The example repository shipped in the project (`examples/repository/`), published to the
@@ -100,6 +104,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 field_manager: args.field_manager,
                 concurrent: args.concurrent,
                 no_cross_namespace_refs: args.no_cross_namespace_refs,
+                override_managers: args.override_managers,
             },
         )
         .await?;

@@ -56,6 +56,8 @@ pub struct KustomizationShared {
     pub no_cross_namespace_refs: bool,
     /// The API kinds found so far, for every apply.
     pub discovery: Discovery,
+    /// `--override-manager`.
+    pub override_managers: Vec<String>,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -627,7 +629,9 @@ async fn apply_revision(
         &name,
         &namespace,
     );
-    applier = applier.with_force(object.spec.force == Some(true));
+    applier = applier
+        .with_force(object.spec.force == Some(true))
+        .with_override_managers(&shared.override_managers);
     if object.spec.validation == Some(Validation::None) {
         applier = applier.without_dry_run();
     }

@@ -57,6 +57,8 @@ pub struct ControllerOptions {
     pub concurrent: usize,
     /// Refuse Kustomizations whose `sourceRef` names another namespace.
     pub no_cross_namespace_refs: bool,
+    /// Field managers whose fields applies take over, as kubectl's (prefix match).
+    pub override_managers: Vec<String>,
 }
 
 /// Why the controller could not start.
@@ -145,6 +147,7 @@ impl Controller {
             reconciles: Arc::new(tokio::sync::Semaphore::new(options.concurrent.max(1))),
             no_cross_namespace_refs: options.no_cross_namespace_refs,
             discovery: crate::apply::Discovery::default(),
+            override_managers: options.override_managers.clone(),
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
