@@ -27,6 +27,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::Instrument;
 
+use super::metrics as names;
 use super::source_actor::REQUESTED_AT;
 use super::status;
 use super::store::{ArtifactHandle, SourceKey};
@@ -37,7 +38,7 @@ use crate::api::kustomization::v1::{
     DeletionPolicy, DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind,
     SubstituteKind, Validation,
 };
-use crate::api::kustomization::{FINALIZER, FluxOverridesSource};
+use crate::api::kustomization::{FINALIZER, FluxOverridesSource, KIND};
 use crate::apply::{self, Applier, ApplyError, ChangeSet, Discovery};
 use crate::render::flux::{RenderRequest, render};
 
@@ -151,7 +152,14 @@ impl KustomizationActor {
         let work = async move {
             let started = Instant::now();
             let outcome = reconcile_once(&shared, &object, artifact, unavailable).await;
-            tracing::debug!(elapsed = ?started.elapsed(), ?outcome, "reconcile finished");
+            let took = started.elapsed();
+            names::observe_reconcile(
+                KIND,
+                &object.namespace().unwrap_or_default(),
+                &object.name_any(),
+                took,
+            );
+            tracing::debug!(elapsed = ?took, ?outcome, "reconcile finished");
             outcome
         }
         .instrument(span);
