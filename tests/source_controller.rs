@@ -46,6 +46,9 @@ async fn start_controller_with(
             advertised_addr: None,
             max_artifact_size,
             field_manager: "driftless".to_string(),
+            concurrent: 4,
+            no_cross_namespace_refs: false,
+            override_managers: Vec::new(),
         },
     )
     .await

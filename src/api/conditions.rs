@@ -56,6 +56,8 @@ pub mod reasons {
     pub const UNSUPPORTED_CONNECTION_TYPE: &str = "UnsupportedConnectionType";
     /// Deleting objects that left the inventory failed.
     pub const PRUNE_FAILED: &str = "PruneFailed";
+    /// driftless: the objects of a deleted Kustomization were deleted (Normal Event).
+    pub const PRUNE_SUCCEEDED: &str = "PruneSucceeded";
     /// The source artifact could not be fetched (missing source, no artifact, 404, digest).
     pub const ARTIFACT_FAILED: &str = "ArtifactFailed";
     /// Building manifests failed (kustomize build, decryption, substitution).

@@ -42,6 +42,17 @@ pub struct RunArgs {
     /// takes over a Flux installation's fields.
     #[arg(long, value_name = "NAME", default_value = FIELD_MANAGER)]
     pub field_manager: String,
+    /// How many Kustomizations may render, apply and prune at once (Flux's `--concurrent`).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrent: usize,
+    /// Refuse a Kustomization whose `sourceRef` names another namespace (Stalled,
+    /// `AccessDenied`), as Flux's flag of the same name.
+    #[arg(long)]
+    pub no_cross_namespace_refs: bool,
+    /// A field manager whose fields applies take over as they take over kubectl's (prefix
+    /// match; repeatable), as Flux's flag of the same name.
+    #[arg(long = "override-manager", value_name = "NAME")]
+    pub override_managers: Vec<String>,
 }
 
 /// The example repository shipped in the project (`examples/repository/`), published to the
@@ -91,6 +102,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 advertised_addr: args.storage_adv_addr,
                 max_artifact_size: args.max_artifact_size,
                 field_manager: args.field_manager,
+                concurrent: args.concurrent,
+                no_cross_namespace_refs: args.no_cross_namespace_refs,
+                override_managers: args.override_managers,
             },
         )
         .await?;

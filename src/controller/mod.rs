@@ -1,17 +1,22 @@
 //! The controller `driftless run` starts: an actix system in which a [`Supervisor`] keeps
-//! one actor per GitRepository, an artifact store, the subscription table through which
-//! sources reach their consumers, and an HTTP port for artifacts and metrics.
+//! one actor per GitRepository and one per Kustomization, an artifact store, the
+//! subscription table through which sources reach their consumers, and an HTTP port for
+//! artifacts and metrics.
 //!
-//! Shape: the supervisor watches the API and starts, updates and stops [`SourceActor`]s;
-//! each actor fetches on the blocking pool (bounded by `--concurrent-fetches`), stores
-//! artifacts in the [`ArtifactStore`], publishes them through [`Subscriptions`] and writes
-//! its object's status with server-side apply.
+//! Shape: the supervisor watches the API and starts, updates and stops [`SourceActor`]s
+//! and [`KustomizationActor`]s. Source actors fetch on the blocking pool (bounded by
+//! `--concurrent-fetches`), store artifacts in the [`ArtifactStore`] and publish them
+//! through [`Subscriptions`]; Kustomization actors subscribe, render (on the blocking pool,
+//! one render per core at most), apply through `applier` and prune. Every actor writes its
+//! object's status with server-side apply (`status`).
 //!
-//! Must not: render or apply manifests (the Kustomization actors will), or parse YAML.
+//! Must not: parse YAML or decide apply order (`render` and `apply` do).
 
 pub mod http;
+pub mod kustomization_actor;
 pub mod metrics;
 pub mod source_actor;
+pub mod status;
 pub mod store;
 pub mod subscriptions;
 pub mod supervisor;
@@ -23,12 +28,13 @@ use std::sync::Arc;
 use actix::{Actor, Addr};
 use kube::runtime::events::{Recorder, Reporter};
 
+pub use kustomization_actor::KustomizationActor;
 pub use source_actor::SourceActor;
 pub use store::{ArtifactHandle, ArtifactStore, SourceKey, StoredArtifact};
 pub use subscriptions::{SourceEvent, Subscriptions};
 pub use supervisor::Supervisor;
 
-/// The default field manager, for status and (later) applies.
+/// The default field manager, for status and applies.
 pub const FIELD_MANAGER: &str = "driftless";
 
 /// How `driftless run` was asked to behave.
@@ -47,6 +53,12 @@ pub struct ControllerOptions {
     /// Artifacts larger than this (bytes) are refused.
     pub max_artifact_size: u64,
     pub field_manager: String,
+    /// How many Kustomization reconciles (render, apply, prune) may run at once.
+    pub concurrent: usize,
+    /// Refuse Kustomizations whose `sourceRef` names another namespace.
+    pub no_cross_namespace_refs: bool,
+    /// Field managers whose fields applies take over, as kubectl's (prefix match).
+    pub override_managers: Vec<String>,
 }
 
 /// Why the controller could not start.
@@ -123,6 +135,20 @@ impl Controller {
             controller: options.field_manager.clone(),
             instance: std::env::var("POD_NAME").ok(),
         };
+        let recorder = Arc::new(Recorder::new(client.clone(), reporter));
+        let kustomization_shared = kustomization_actor::KustomizationShared {
+            client: client.clone(),
+            subscriptions: subscriptions.clone(),
+            recorder: Arc::clone(&recorder),
+            field_manager: options.field_manager.clone(),
+            renders: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            )),
+            reconciles: Arc::new(tokio::sync::Semaphore::new(options.concurrent.max(1))),
+            no_cross_namespace_refs: options.no_cross_namespace_refs,
+            discovery: crate::apply::Discovery::default(),
+            override_managers: options.override_managers.clone(),
+        };
         let shared = source_actor::SourceShared {
             client: client.clone(),
             store: Arc::clone(&store),
@@ -130,12 +156,13 @@ impl Controller {
             fetches: Arc::new(tokio::sync::Semaphore::new(
                 options.concurrent_fetches.max(1),
             )),
-            recorder: Arc::new(Recorder::new(client, reporter)),
+            recorder,
             field_manager: options.field_manager.clone(),
             artifact_base_url: format!("http://{advertised}"),
             max_artifact_size: options.max_artifact_size,
         };
-        let supervisor = Supervisor::new(shared, options.namespace.clone()).start();
+        let supervisor =
+            Supervisor::new(shared, kustomization_shared, options.namespace.clone()).start();
         tracing::info!(http = %http_addr, storage = %storage.display(), "controller started");
         Ok(Self {
             store,

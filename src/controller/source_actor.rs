@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::api::Api;
+use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use super::metrics as names;
+use super::status;
 use super::store::{ArtifactHandle, ArtifactStore, SourceKey};
 use super::subscriptions::Subscriptions;
 use crate::api::conditions::{reasons, types};
@@ -513,23 +514,19 @@ fn condition(
     reason: &str,
     message: &str,
 ) -> Condition {
-    // The transition time moves only when the status does.
     let previous = object
         .status
         .as_ref()
-        .and_then(|status| status.conditions.iter().find(|known| known.type_ == kind));
-    let last_transition_time = match previous {
-        Some(previous) if previous.status == status => previous.last_transition_time.clone(),
-        _ => Time(k8s_openapi::jiff::Timestamp::now()),
-    };
-    Condition {
-        type_: kind.to_string(),
-        status: status.to_string(),
-        reason: reason.to_string(),
-        message: message.to_string(),
-        observed_generation: object.metadata.generation,
-        last_transition_time,
-    }
+        .map(|status| status.conditions.as_slice())
+        .unwrap_or_default();
+    status::condition(
+        previous,
+        object.metadata.generation,
+        kind,
+        status,
+        reason,
+        message,
+    )
 }
 
 fn artifact_status(shared: &SourceShared, handle: &ArtifactHandle) -> ArtifactStatus {
@@ -658,27 +655,12 @@ async fn write_stalled(shared: &SourceShared, object: &GitRepository, reason: &s
     apply_status(shared, object, status).await;
 }
 
-/// Server-side apply on the status subresource, as the one owner of this object's status.
 async fn apply_status(
     shared: &SourceShared,
     object: &GitRepository,
     status: serde_json::Map<String, serde_json::Value>,
 ) {
-    let name = object.name_any();
-    let namespace = object.namespace().unwrap_or_default();
-    let api: Api<GitRepository> = Api::namespaced(shared.client.clone(), &namespace);
-    let patch = json!({
-        "apiVersion": GitRepository::api_version(&()),
-        "kind": GitRepository::kind(&()),
-        "status": status,
-    });
-    let params = PatchParams::apply(&shared.field_manager).force();
-    if let Err(error) = api
-        .patch_status(&name, &params, &Patch::Apply(&patch))
-        .await
-    {
-        tracing::warn!(source = %format!("GitRepository/{namespace}/{name}"), %error, "failed to write status");
-    }
+    status::apply_status(&shared.client, &shared.field_manager, object, status).await;
 }
 
 async fn event(
@@ -688,17 +670,14 @@ async fn event(
     reason: &str,
     note: &str,
 ) {
-    let reference = object.object_ref(&());
-    let event = KubeEvent {
-        type_: kind,
-        reason: reason.to_string(),
-        note: Some(note.chars().take(1024).collect()),
-        action: "Reconcile".to_string(),
-        secondary: None,
-    };
-    if let Err(error) = shared.recorder.publish(&event, &reference).await {
-        tracing::debug!(%error, "failed to record an event");
-    }
+    status::publish_event(
+        &shared.recorder,
+        &object.object_ref(&()),
+        kind,
+        reason,
+        note,
+    )
+    .await;
 }
 
 #[cfg(test)]

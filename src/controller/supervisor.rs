@@ -1,12 +1,14 @@
 //! The supervisor: watches GitRepository objects and keeps one [`SourceActor`] per object,
 //! started when the object appears, told of every change, stopped (and its storage
-//! removed) when the object is deleted.
+//! removed) when the object is deleted; and likewise one [`KustomizationActor`] per
+//! Kustomization (watched through `v1`, the stored version: objects written as `v1beta2`
+//! are the same objects).
 //!
 //! The watch is kube's watcher with its backoff: watch errors and API server restarts are
 //! retried forever, and after a re-list the objects that disappeared meanwhile are treated
 //! as deleted.
 //!
-//! Must not: fetch or write status; the actors do.
+//! Must not: fetch, render, apply or write status; the actors do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,26 +18,106 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
+use super::kustomization_actor::{self, KustomizationActor, KustomizationShared};
 use super::source_actor::{SourceActor, SourceShared, Stop, Updated};
 use super::store::SourceKey;
 use crate::api::git_repository::v1::GitRepository;
+use crate::api::kustomization::v1::Kustomization;
 
-/// Watches GitRepositories and supervises their actors.
+/// Watches GitRepositories and Kustomizations and supervises their actors.
 pub struct Supervisor {
     shared: SourceShared,
+    kustomization_shared: KustomizationShared,
     namespace: Option<String>,
     actors: HashMap<SourceKey, Addr<SourceActor>>,
     /// The objects listed since the watcher's last (re)start, while it lists.
     listing: Option<HashSet<SourceKey>>,
+    /// Kustomization actors by `(namespace, name)`.
+    kustomizations: HashMap<(String, String), Addr<KustomizationActor>>,
+    kustomization_listing: Option<HashSet<(String, String)>>,
+    /// What each Kustomization depends on (`spec.dependsOn`), so that a change to one
+    /// reaches its dependents at once.
+    dependencies: HashMap<(String, String), Vec<(String, String)>>,
 }
 
 impl Supervisor {
-    pub fn new(shared: SourceShared, namespace: Option<String>) -> Self {
+    pub fn new(
+        shared: SourceShared,
+        kustomization_shared: KustomizationShared,
+        namespace: Option<String>,
+    ) -> Self {
         Self {
             shared,
+            kustomization_shared,
             namespace,
             actors: HashMap::new(),
             listing: None,
+            kustomizations: HashMap::new(),
+            kustomization_listing: None,
+            dependencies: HashMap::new(),
+        }
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    {
+        match &self.namespace {
+            Some(namespace) => Api::namespaced(self.shared.client.clone(), namespace),
+            None => Api::all(self.shared.client.clone()),
+        }
+    }
+
+    fn kustomization_key(object: &Kustomization) -> (String, String) {
+        (object.namespace().unwrap_or_default(), object.name_any())
+    }
+
+    fn kustomization_applied(&mut self, object: Kustomization) {
+        let key = Self::kustomization_key(&object);
+        if let Some(listing) = &mut self.kustomization_listing {
+            listing.insert(key.clone());
+        }
+        // While its finalizer holds it, a deleted Kustomization's actor garbage-collects.
+        let finalizing = object
+            .finalizers()
+            .iter()
+            .any(|finalizer| finalizer == crate::api::kustomization::FINALIZER);
+        if object.meta().deletion_timestamp.is_some() && !finalizing {
+            return self.kustomization_deleted(&key);
+        }
+        self.dependencies
+            .insert(key.clone(), kustomization_actor::dependencies(&object));
+        self.notify_dependents(&key);
+        match self.kustomizations.get(&key) {
+            Some(actor) if actor.connected() => {
+                actor.do_send(kustomization_actor::Updated(Box::new(object)));
+            }
+            _ => {
+                tracing::info!(kustomization = %format!("{}/{}", key.0, key.1), "watching a new kustomization");
+                let actor =
+                    KustomizationActor::new(self.kustomization_shared.clone(), object).start();
+                self.kustomizations.insert(key, actor);
+            }
+        }
+    }
+
+    /// Tells the actors of the Kustomizations that depend on `key` that it changed.
+    fn notify_dependents(&self, key: &(String, String)) {
+        for (dependent, dependencies) in &self.dependencies {
+            if dependencies.contains(key)
+                && let Some(actor) = self.kustomizations.get(dependent)
+            {
+                actor.do_send(kustomization_actor::DependencyChanged);
+            }
+        }
+    }
+
+    fn kustomization_deleted(&mut self, key: &(String, String)) {
+        self.dependencies.remove(key);
+        self.notify_dependents(key);
+        if let Some(actor) = self.kustomizations.remove(key) {
+            tracing::info!(kustomization = %format!("{}/{}", key.0, key.1), "kustomization deleted");
+            actor.do_send(kustomization_actor::Stop);
         }
     }
 
@@ -78,14 +160,14 @@ impl Actor for Supervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let api: Api<GitRepository> = match &self.namespace {
-            Some(namespace) => Api::namespaced(self.shared.client.clone(), namespace),
-            None => Api::all(self.shared.client.clone()),
-        };
-        let events = watcher(api, watcher::Config::default())
+        let sources = watcher(self.api::<GitRepository>(), watcher::Config::default())
             .default_backoff()
             .boxed();
-        ctx.add_stream(events);
+        ctx.add_stream(sources);
+        let kustomizations = watcher(self.api::<Kustomization>(), watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        ctx.add_stream(kustomizations);
     }
 }
 
@@ -123,5 +205,40 @@ impl StreamHandler<WatchItem> for Supervisor {
     fn finished(&mut self, _: &mut Self::Context) {
         // The watcher retries forever; it ends only when the system shuts down.
         tracing::info!("GitRepository watch ended");
+    }
+}
+
+type KustomizationItem = Result<watcher::Event<Kustomization>, watcher::Error>;
+
+impl StreamHandler<KustomizationItem> for Supervisor {
+    fn handle(&mut self, item: KustomizationItem, _: &mut Self::Context) {
+        match item {
+            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                self.kustomization_applied(object);
+            }
+            Ok(watcher::Event::Delete(object)) => {
+                self.kustomization_deleted(&Self::kustomization_key(&object));
+            }
+            Ok(watcher::Event::Init) => self.kustomization_listing = Some(HashSet::new()),
+            Ok(watcher::Event::InitDone) => {
+                let listed = self.kustomization_listing.take().unwrap_or_default();
+                let vanished: Vec<(String, String)> = self
+                    .kustomizations
+                    .keys()
+                    .filter(|key| !listed.contains(key))
+                    .cloned()
+                    .collect();
+                for key in vanished {
+                    self.kustomization_deleted(&key);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "Kustomization watch failed; retrying");
+            }
+        }
+    }
+
+    fn finished(&mut self, _: &mut Self::Context) {
+        tracing::info!("Kustomization watch ended");
     }
 }

@@ -6,9 +6,10 @@
 //! prunes every field the target version's schema lacks. So that nothing a v1beta2 user
 //! wrote is lost in storage, the stored v1 schema also carries v1beta2's fields, marked
 //! deprecated:
-//! - `spec.validation` (`none|client|server`): accepted and ignored, as Flux v1beta2 did
-//!   ("not used"). Every object is already dry-run applied server-side before the real apply,
-//!   which is what `server` asked for; `client` and `none` do not weaken that.
+//! - `spec.validation` (`none|client|server`): Flux v1beta2 ignored it ("not used"). Each
+//!   apply stage is dry-run server-side before it is written, which is what `server` asked
+//!   for; `client` gets the same, since the API server is the only faithful validator;
+//!   `none` skips the dry-run.
 //! - `spec.patchesStrategicMerge` (arbitrary objects, kept verbatim) and
 //!   `spec.patchesJson6902` (`{target, patch[]}`): honoured, appended to the
 //!   kustomization's patches as Flux's generator does.
@@ -44,3 +45,5 @@ pub use overrides::FluxOverridesSource;
 pub const GROUP: &str = "kustomize.toolkit.fluxcd.io";
 /// Kind name.
 pub const KIND: &str = "Kustomization";
+/// The finalizer that holds a Kustomization until what it applied is garbage-collected.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";

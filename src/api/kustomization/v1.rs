@@ -150,8 +150,8 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift_detection: Option<DriftDetection>,
 
-    /// Deprecated (v1beta2): accepted and ignored. Objects are always dry-run applied
-    /// server-side before the real apply.
+    /// Deprecated (v1beta2): `none` skips the server-side dry-run of each apply stage;
+    /// `client` and `server` both keep it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<Validation>,
 
@@ -371,7 +371,7 @@ pub enum DriftDetectionMode {
     Disabled,
 }
 
-/// Deprecated v1beta2 validation mode; accepted and ignored.
+/// Deprecated v1beta2 validation mode: `none` skips the server-side dry-run.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[schemars(description = "")]
 pub enum Validation {

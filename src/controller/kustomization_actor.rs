@@ -1,0 +1,1216 @@
+//! One actor per Kustomization: it renders the artifact of its source at `spec.path`,
+//! applies the result in stages with server-side apply, prunes what left the inventory,
+//! and writes the object's status and Events as Flux does.
+//!
+//! A reconcile runs on a new artifact of the source (`CommitChanged`), on a new generation,
+//! on a new `reconcile.fluxcd.io/requestedAt`, every `spec.interval`, and `spec.retryInterval`
+//! after a failure. Only one reconcile of an object runs at a time; triggers during one
+//! coalesce into one more right after it, with the latest artifact.
+//!
+//! Rendering is CPU-bound and runs on the blocking pool under the controller's render
+//! semaphore. Fields of the Flux schema this controller does not implement stall the object
+//! (`UnsupportedField`) instead of being ignored.
+//!
+//! Must not: fetch sources (it only hears of artifacts through the subscription table),
+//! or decide apply order and prune sets (`crate::apply` does).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::events::{EventType, Recorder};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::Instrument;
+
+use super::metrics as names;
+use super::source_actor::REQUESTED_AT;
+use super::status;
+use super::store::{ArtifactHandle, SourceKey};
+use super::subscriptions::{SourceEvent, Subscriptions};
+use crate::api::conditions::{reasons, types};
+use crate::api::inventory::{ResourceInventory, ResourceRef};
+use crate::api::kustomization::v1::{
+    DeletionPolicy, DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind,
+    SubstituteKind, Validation,
+};
+use crate::api::kustomization::{FINALIZER, FluxOverridesSource, KIND};
+use crate::apply::{self, Applier, ApplyError, ChangeSet, Discovery};
+use crate::render::flux::{RenderRequest, render};
+
+/// What every Kustomization actor shares.
+#[derive(Clone)]
+pub struct KustomizationShared {
+    pub client: kube::Client,
+    pub subscriptions: Subscriptions,
+    pub recorder: Arc<Recorder>,
+    pub field_manager: String,
+    /// Bounds the renders running at once on the blocking pool.
+    pub renders: Arc<tokio::sync::Semaphore>,
+    /// Bounds the reconciles (render, apply, prune) running at once: `--concurrent`.
+    pub reconciles: Arc<tokio::sync::Semaphore>,
+    /// `--no-cross-namespace-refs`.
+    pub no_cross_namespace_refs: bool,
+    /// The API kinds found so far, for every apply.
+    pub discovery: Discovery,
+    /// `--override-manager`.
+    pub override_managers: Vec<String>,
+}
+
+/// What a reconcile started from: generation, requestedAt, source revision.
+type Trigger = (Option<i64>, Option<String>, Option<String>);
+
+/// The actor of one Kustomization.
+pub struct KustomizationActor {
+    shared: KustomizationShared,
+    object: Kustomization,
+    /// `Kustomization/<namespace>/<name>`: the subscriber id and the log field.
+    id: String,
+    source: Option<SourceKey>,
+    artifact: Option<ArtifactHandle>,
+    /// Why the source has no artifact, while it has none.
+    unavailable: Option<String>,
+    running: bool,
+    again: bool,
+    timer: Option<SpawnHandle>,
+    handled: Option<Trigger>,
+    /// The last reconcile stopped at an unready dependency.
+    waiting_for_dependencies: bool,
+}
+
+impl KustomizationActor {
+    pub fn new(shared: KustomizationShared, object: Kustomization) -> Self {
+        let id = format!(
+            "Kustomization/{}/{}",
+            object.namespace().unwrap_or_default(),
+            object.name_any()
+        );
+        Self {
+            shared,
+            object,
+            id,
+            source: None,
+            artifact: None,
+            unavailable: None,
+            running: false,
+            again: false,
+            timer: None,
+            handled: None,
+            waiting_for_dependencies: false,
+        }
+    }
+
+    fn trigger(&self) -> Trigger {
+        (
+            self.object.metadata.generation,
+            self.object.annotations().get(REQUESTED_AT).cloned(),
+            self.artifact
+                .as_ref()
+                .map(|artifact| artifact.revision.clone()),
+        )
+    }
+
+    /// Subscribes to the source the spec names, leaving the previous one if it changed.
+    fn follow_source(&mut self, ctx: &mut Context<Self>) {
+        let blocked = self.shared.no_cross_namespace_refs && is_cross_namespace(&self.object);
+        let wanted = source_key(&self.object).filter(|_| !blocked);
+        if wanted == self.source {
+            return;
+        }
+        if let Some(previous) = self.source.take() {
+            self.shared.subscriptions.unsubscribe(&previous, &self.id);
+        }
+        self.artifact = None;
+        self.unavailable = None;
+        if let Some(key) = &wanted {
+            self.shared
+                .subscriptions
+                .subscribe(key, &self.id, ctx.address().recipient());
+        }
+        self.source = wanted;
+    }
+
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        if self.running {
+            self.again = true;
+            return;
+        }
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        self.running = true;
+        self.handled = Some(self.trigger());
+        let shared = self.shared.clone();
+        let object = self.object.clone();
+        let artifact = self.artifact.clone();
+        let unavailable = self.unavailable.clone();
+        let span = tracing::info_span!("reconcile", kustomization = %self.id);
+        let work = async move {
+            let started = Instant::now();
+            let outcome = reconcile_once(&shared, &object, artifact, unavailable).await;
+            let took = started.elapsed();
+            names::observe_reconcile(
+                KIND,
+                &object.namespace().unwrap_or_default(),
+                &object.name_any(),
+                took,
+            );
+            tracing::debug!(elapsed = ?took, ?outcome, "reconcile finished");
+            outcome
+        }
+        .instrument(span);
+        ctx.spawn(work.into_actor(self).map(|outcome, actor, ctx| {
+            actor.running = false;
+            actor.waiting_for_dependencies = matches!(outcome, Outcome::WaitingForDependencies);
+            let spec = &actor.object.spec;
+            let delay = match outcome {
+                Outcome::Done => spec.interval().ok(),
+                Outcome::Failed | Outcome::WaitingForDependencies => spec.retry_interval().ok(),
+                // A new artifact, a spec change or the source's return arrives as a
+                // message; nothing to poll for.
+                Outcome::Stalled
+                | Outcome::Suspended
+                | Outcome::NoArtifact
+                | Outcome::Finalized => None,
+            };
+            if actor.again {
+                actor.again = false;
+                actor.reconcile(ctx);
+            } else if let Some(delay) = delay {
+                actor.timer = Some(ctx.run_later(delay, |actor, ctx| actor.reconcile(ctx)));
+            }
+        }));
+    }
+}
+
+impl Actor for KustomizationActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.follow_source(ctx);
+        // Not a source this controller serves: the reconcile stalls and says why. Being
+        // deleted: the inventory is collected whatever the source's state.
+        if self.source.is_none() || self.object.metadata.deletion_timestamp.is_some() {
+            self.reconcile(ctx);
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(source) = &self.source {
+            self.shared.subscriptions.unsubscribe(source, &self.id);
+        }
+    }
+}
+
+/// The object changed in the API (any field: the actor decides whether it matters).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Updated(pub Box<Kustomization>);
+
+impl Handler<Updated> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, message: Updated, ctx: &mut Self::Context) {
+        self.object = *message.0;
+        let before = self.source.clone();
+        self.follow_source(ctx);
+        // A new source answers the subscription with its state, which triggers then; an
+        // unserved source kind stalls at once.
+        let changed_source = before != self.source;
+        let new_trigger = self.handled.as_ref() != Some(&self.trigger());
+        let deleting = self.object.metadata.deletion_timestamp.is_some();
+        if (!changed_source && new_trigger) || (changed_source && self.source.is_none()) || deleting
+        {
+            self.reconcile(ctx);
+        }
+    }
+}
+
+/// A Kustomization this one depends on changed: worth another look if this one waits
+/// for it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DependencyChanged;
+
+impl Handler<DependencyChanged> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: DependencyChanged, ctx: &mut Self::Context) {
+        if self.waiting_for_dependencies {
+            self.reconcile(ctx);
+        }
+    }
+}
+
+/// The object was deleted: the actor stops.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+impl Handler<Stop> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<SourceEvent> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, event: SourceEvent, ctx: &mut Self::Context) {
+        match event {
+            SourceEvent::CommitChanged {
+                source, artifact, ..
+            } if Some(&source) == self.source.as_ref() => {
+                self.artifact = Some(artifact);
+                self.unavailable = None;
+                if self.handled.as_ref() != Some(&self.trigger()) {
+                    self.reconcile(ctx);
+                }
+            }
+            SourceEvent::SourceUnavailable { source, reason }
+                if Some(&source) == self.source.as_ref() =>
+            {
+                self.unavailable = Some(reason);
+                if self.artifact.is_none() {
+                    self.reconcile(ctx);
+                }
+            }
+            SourceEvent::SourceGone { source } if Some(&source) == self.source.as_ref() => {
+                self.artifact = None;
+                self.unavailable = Some(format!("{source} was deleted"));
+                self.reconcile(ctx);
+            }
+            // An event from a source this actor has left.
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Done,
+    Failed,
+    Stalled,
+    Suspended,
+    NoArtifact,
+    /// The object is being deleted and its finalizer is released.
+    Finalized,
+    /// A `dependsOn` Kustomization is not Ready at the right revision: retried when it
+    /// changes (the supervisor says so), and at `retryInterval` in case a change is missed.
+    WaitingForDependencies,
+}
+
+/// The source a Kustomization's spec names, if it is a kind this controller serves.
+fn source_key(object: &Kustomization) -> Option<SourceKey> {
+    let reference = &object.spec.source_ref;
+    if reference.kind != SourceKind::GitRepository {
+        return None;
+    }
+    let namespace = reference
+        .namespace
+        .clone()
+        .filter(|namespace| !namespace.is_empty())
+        .or_else(|| object.namespace())
+        .unwrap_or_default();
+    Some(SourceKey::git_repository(&namespace, &reference.name))
+}
+
+/// Whether the object's `sourceRef` names a namespace other than its own.
+fn is_cross_namespace(object: &Kustomization) -> bool {
+    object
+        .spec
+        .source_ref
+        .namespace
+        .as_deref()
+        .is_some_and(|namespace| {
+            !namespace.is_empty() && Some(namespace) != object.namespace().as_deref()
+        })
+}
+
+/// The first field of the Flux schema set in `spec` that this controller does not
+/// implement. Such a field is never ignored: `kubeConfig` ignored would apply a remote
+/// cluster's manifests here, `decryption` ignored would apply ciphertext.
+fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
+    let non_empty = |list: Option<usize>| list.is_some_and(|length| length > 0);
+    let fields = [
+        ("decryption", spec.decryption.is_some()),
+        ("kubeConfig", spec.kube_config.is_some()),
+        ("serviceAccountName", spec.service_account_name.is_some()),
+        (
+            "dependsOn[].readyExpr",
+            spec.depends_on
+                .iter()
+                .flatten()
+                .any(|dependency| dependency.ready_expr.is_some()),
+        ),
+        (
+            "healthChecks",
+            non_empty(spec.health_checks.as_ref().map(Vec::len)),
+        ),
+        (
+            "healthCheckExprs",
+            non_empty(spec.health_check_exprs.as_ref().map(Vec::len)),
+        ),
+        ("wait", spec.wait == Some(true)),
+        (
+            "driftDetection.mode",
+            spec.drift_detection_mode() != DriftDetectionMode::Enabled,
+        ),
+        (
+            "sourceRef.kind",
+            spec.source_ref.kind != SourceKind::GitRepository,
+        ),
+    ];
+    fields
+        .into_iter()
+        .find_map(|(field, set)| set.then_some(field))
+}
+
+/// The Kustomizations `object` depends on, as `(namespace, name)`; the namespace defaults
+/// to the object's own.
+pub fn dependencies(object: &Kustomization) -> Vec<(String, String)> {
+    let own = object.namespace().unwrap_or_default();
+    object
+        .spec
+        .depends_on
+        .iter()
+        .flatten()
+        .map(|dependency| {
+            let namespace = dependency
+                .namespace
+                .clone()
+                .filter(|namespace| !namespace.is_empty())
+                .unwrap_or_else(|| own.clone());
+            (namespace, dependency.name.clone())
+        })
+        .collect()
+}
+
+/// Why `dependency` does not let its dependent proceed, as Flux decides it: it must have
+/// reconciled its latest generation to Ready, and if it builds from the same source, have
+/// applied the revision the dependent is about to apply.
+fn dependency_problem(
+    dependency: &Kustomization,
+    source: Option<&SourceKey>,
+    revision: &str,
+) -> Option<String> {
+    let name = format!(
+        "{}/{}",
+        dependency.namespace().unwrap_or_default(),
+        dependency.name_any()
+    );
+    let status = dependency.status.as_ref();
+    let ready = status.is_some_and(|status| {
+        status.observed_generation == dependency.metadata.generation
+            && status
+                .conditions
+                .iter()
+                .any(|condition| condition.type_ == types::READY && condition.status == "True")
+    });
+    if !ready {
+        return Some(format!("dependency '{name}' is not ready"));
+    }
+    let same_source = source.is_some() && source_key(dependency).as_ref() == source;
+    let applied = status.and_then(|status| status.last_applied_revision.as_deref());
+    if same_source && applied != Some(revision) {
+        return Some(format!("dependency '{name}' revision is not up to date"));
+    }
+    None
+}
+
+/// The first dependency that is missing or not ready, read from the API (not a cache: a
+/// dependency that just turned Ready must be seen so).
+async fn unready_dependency(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    artifact: &ArtifactHandle,
+) -> Option<String> {
+    let source = source_key(object);
+    for (namespace, name) in dependencies(object) {
+        let api: Api<Kustomization> = Api::namespaced(shared.client.clone(), &namespace);
+        let problem = match api.get_opt(&name).await {
+            Ok(Some(dependency)) => {
+                dependency_problem(&dependency, source.as_ref(), &artifact.revision)
+            }
+            Ok(None) => Some(format!("dependency '{namespace}/{name}' not found")),
+            Err(error) => Some(format!(
+                "failed to read dependency '{namespace}/{name}': {error}"
+            )),
+        };
+        if problem.is_some() {
+            return problem;
+        }
+    }
+    None
+}
+
+/// A failed reconcile, as status shows it.
+struct Failure {
+    reason: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+async fn reconcile_once(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    artifact: Option<ArtifactHandle>,
+    unavailable: Option<String>,
+) -> Outcome {
+    let report = Report { shared, object };
+    if object.metadata.deletion_timestamp.is_some() {
+        return finalize(shared, object).await;
+    }
+    if let Some(field) = unsupported_field(&object.spec) {
+        let message = format!(
+            "spec.{field} is not supported by driftless; remove it, or run Flux's kustomize-controller for this object"
+        );
+        tracing::warn!(field, "stalled: unsupported field");
+        report.stalled(reasons::UNSUPPORTED_FIELD, &message).await;
+        return Outcome::Stalled;
+    }
+    if shared.no_cross_namespace_refs && is_cross_namespace(object) {
+        let reference = &object.spec.source_ref;
+        let message = format!(
+            "cannot access GitRepository/{}/{}, cross-namespace references have been blocked",
+            reference.namespace.as_deref().unwrap_or_default(),
+            reference.name
+        );
+        report.stalled(reasons::ACCESS_DENIED, &message).await;
+        return Outcome::Stalled;
+    }
+    let durations = (
+        object.spec.interval(),
+        object.spec.retry_interval(),
+        object.spec.timeout(),
+    );
+    let timeout = match durations {
+        (Ok(_), Ok(_), Ok(timeout)) => timeout,
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+            report
+                .stalled(reasons::INVALID_SPEC, &format!("invalid duration: {error}"))
+                .await;
+            return Outcome::Stalled;
+        }
+    };
+    if object.spec.is_suspended() {
+        tracing::debug!("suspended");
+        return Outcome::Suspended;
+    }
+    let Some(artifact) = artifact else {
+        let why = unavailable.unwrap_or_else(|| "the source has no artifact yet".to_string());
+        report
+            .failed(
+                None,
+                None,
+                &Failure::new(
+                    reasons::ARTIFACT_FAILED,
+                    format!("Source artifact not found: {why}"),
+                ),
+            )
+            .await;
+        return Outcome::NoArtifact;
+    };
+    let revision = artifact.revision.clone();
+    if let Some(problem) = unready_dependency(shared, object, &artifact).await {
+        tracing::debug!(problem, "waiting for a dependency");
+        report
+            .failed(
+                None,
+                None,
+                &Failure::new(reasons::DEPENDENCY_NOT_READY, problem),
+            )
+            .await;
+        return Outcome::WaitingForDependencies;
+    }
+    if !object.finalizers().iter().any(|known| known == FINALIZER)
+        && let Err(error) = set_finalizer(shared, object, true).await
+    {
+        // Without it, deleting the object would orphan what it applied, whatever prune says.
+        let failure = Failure::new(
+            reasons::RECONCILIATION_FAILED,
+            format!("failed to add the finalizer {FINALIZER}: {error}"),
+        );
+        report.failed(Some(&revision), None, &failure).await;
+        return Outcome::Failed;
+    }
+    let status = object.status.as_ref();
+    if status.and_then(|status| status.observed_generation) != object.metadata.generation
+        || status.and_then(|status| status.last_attempted_revision.as_deref())
+            != Some(revision.as_str())
+    {
+        report.progressing(&revision).await;
+    }
+    let mut changes = ChangeSet::default();
+    match apply_revision(shared, object, &artifact, timeout, &mut changes).await {
+        Ok(inventory) => {
+            let message = format!("Applied revision: {revision}");
+            tracing::info!(revision, "applied");
+            report.succeeded(&revision, inventory, &message).await;
+            let summary = changes.summary();
+            if !summary.is_empty() {
+                report
+                    .event(
+                        EventType::Normal,
+                        reasons::RECONCILIATION_SUCCEEDED,
+                        &summary,
+                    )
+                    .await;
+            }
+            Outcome::Done
+        }
+        Err((failure, inventory)) => {
+            tracing::warn!(
+                reason = failure.reason,
+                message = failure.message,
+                "reconcile failed"
+            );
+            report.failed(Some(&revision), inventory, &failure).await;
+            let summary = changes.summary();
+            let note = if summary.is_empty() {
+                failure.message.clone()
+            } else {
+                format!("{}\n{summary}", failure.message)
+            };
+            report
+                .event(EventType::Warning, failure.reason, &note)
+                .await;
+            Outcome::Failed
+        }
+    }
+}
+
+/// Renders, validates, applies and prunes one revision. Returns the new inventory; a
+/// failure carries the inventory to record when it changed anyway (after a partial prune).
+async fn apply_revision(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    artifact: &ArtifactHandle,
+    timeout: Duration,
+    changes: &mut ChangeSet,
+) -> Result<ResourceInventory, (Failure, Option<ResourceInventory>)> {
+    let name = object.name_any();
+    let namespace = object.namespace().unwrap_or_default();
+    let _permit = Arc::clone(&shared.reconciles)
+        .acquire_owned()
+        .await
+        .map_err(|_| {
+            (
+                Failure::new(
+                    reasons::RECONCILIATION_FAILED,
+                    "the controller is shutting down",
+                ),
+                None,
+            )
+        })?;
+    let variables = substitute_from(shared, object)
+        .await
+        .map_err(|failure| (failure, None))?;
+    let rendered = render_on_pool(shared, object, artifact, variables)
+        .await
+        .map_err(|failure| (failure, None))?;
+    let desired = apply::validate(rendered).map_err(|error| {
+        (
+            Failure::new(reasons::RECONCILIATION_FAILED, error.to_string()),
+            None,
+        )
+    })?;
+    let inventory = apply::inventory_of(&desired);
+    let mut applier = Applier::new(
+        shared.client.clone(),
+        shared.discovery.clone(),
+        &shared.field_manager,
+        &name,
+        &namespace,
+    );
+    applier = applier
+        .with_force(object.spec.force == Some(true))
+        .with_override_managers(&shared.override_managers);
+    if object.spec.validation == Some(Validation::None) {
+        applier = applier.without_dry_run();
+    }
+    let applied =
+        tokio::time::timeout(timeout, applier.apply_stages(apply::plan(desired), changes)).await;
+    match applied {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Err((apply_failure(&error), None)),
+        Err(_) => {
+            return Err((
+                Failure::new(
+                    reasons::RECONCILIATION_FAILED,
+                    format!("the apply did not finish within the timeout of {timeout:?}"),
+                ),
+                None,
+            ));
+        }
+    }
+    if !object.spec.prune {
+        return Ok(inventory);
+    }
+    let previous = object
+        .status
+        .as_ref()
+        .and_then(|status| status.inventory.clone())
+        .unwrap_or_default();
+    let (stale, invalid) = apply::stale(&previous, &inventory);
+    for id in &invalid {
+        tracing::warn!(
+            id,
+            "an inventory entry that is not an object id cannot be pruned"
+        );
+    }
+    let failed = applier.prune(stale, changes).await.failed;
+    if failed.is_empty() {
+        return Ok(inventory);
+    }
+    // What could not be deleted stays in the inventory, so the next reconcile retries.
+    let mut kept = inventory;
+    let mut messages = Vec::new();
+    for (id, version, error) in failed {
+        kept.entries.push(ResourceRef {
+            id: id.to_string(),
+            version,
+        });
+        messages.push(error.to_string());
+    }
+    Err((
+        Failure::new(reasons::PRUNE_FAILED, messages.join("; ")),
+        Some(kept),
+    ))
+}
+
+/// Adds (`present`) or removes this controller's finalizer with server-side apply: the
+/// finalizers list is a set, so others' entries stay.
+async fn set_finalizer(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    present: bool,
+) -> Result<(), kube::Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<Kustomization> = Api::namespaced(shared.client.clone(), &namespace);
+    let finalizers: &[&str] = if present { &[FINALIZER] } else { &[] };
+    let patch = json!({
+        "apiVersion": Kustomization::api_version(&()),
+        "kind": Kustomization::kind(&()),
+        "metadata": {"name": object.name_any(), "namespace": namespace, "finalizers": finalizers},
+    });
+    let params = PatchParams::apply(&shared.field_manager).force();
+    api.patch(&object.name_any(), &params, &Patch::Apply(&patch))
+        .await
+        .map(|_| ())
+}
+
+/// Whether deleting the Kustomization deletes what it applied (`deletionPolicy`).
+fn deletes_on_deletion(spec: &KustomizationSpec) -> bool {
+    match spec.deletion_policy() {
+        DeletionPolicy::MirrorPrune => spec.prune,
+        DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+        DeletionPolicy::Orphan => false,
+    }
+}
+
+/// The object is being deleted: garbage-collects its inventory as `deletionPolicy` says
+/// (never when suspended), then releases the finalizer. A failed deletion is retried.
+async fn finalize(shared: &KustomizationShared, object: &Kustomization) -> Outcome {
+    let report = Report { shared, object };
+    if !object.finalizers().iter().any(|known| known == FINALIZER) {
+        return Outcome::Finalized;
+    }
+    let inventory = object
+        .status
+        .as_ref()
+        .and_then(|status| status.inventory.clone())
+        .unwrap_or_default();
+    if deletes_on_deletion(&object.spec) && !object.spec.is_suspended() {
+        let (stale, _) = apply::stale(&inventory, &ResourceInventory::default());
+        let mut applier = Applier::new(
+            shared.client.clone(),
+            shared.discovery.clone(),
+            &shared.field_manager,
+            &object.name_any(),
+            &object.namespace().unwrap_or_default(),
+        );
+        let mut changes = ChangeSet::default();
+        let pruned = applier.prune(stale, &mut changes).await;
+        let summary = changes.summary();
+        if !pruned.failed.is_empty() {
+            let messages: Vec<String> = pruned
+                .failed
+                .iter()
+                .map(|(_, _, error)| error.to_string())
+                .collect();
+            let note = format!(
+                "pruning for deleted resource failed: {}",
+                messages.join("; ")
+            );
+            report
+                .event(EventType::Warning, reasons::PRUNE_FAILED, &note)
+                .await;
+            return Outcome::Failed;
+        }
+        if object.spec.deletion_policy() == DeletionPolicy::WaitForTermination {
+            let timeout = object.spec.timeout().unwrap_or(Duration::from_secs(30));
+            let remaining = applier.wait_gone(&pruned.deleted, timeout).await;
+            if !remaining.is_empty() {
+                // As Flux: reported, and the finalizer is released anyway.
+                let note = format!(
+                    "failed to wait for resources termination within {timeout:?}: {}",
+                    remaining.join(", ")
+                );
+                report
+                    .event(EventType::Warning, reasons::PRUNE_FAILED, &note)
+                    .await;
+            }
+        }
+        if !summary.is_empty() {
+            report
+                .event(EventType::Normal, reasons::PRUNE_SUCCEEDED, &summary)
+                .await;
+        }
+    }
+    match set_finalizer(shared, object, false).await {
+        Ok(()) => Outcome::Finalized,
+        Err(error) if matches!(&error, kube::Error::Api(status) if status.is_not_found()) => {
+            Outcome::Finalized
+        }
+        Err(error) => {
+            tracing::warn!(%error, "failed to release the finalizer");
+            Outcome::Failed
+        }
+    }
+}
+
+fn apply_failure(error: &ApplyError) -> Failure {
+    Failure::new(reasons::RECONCILIATION_FAILED, error.to_string())
+}
+
+/// The substituteFrom variables, in list order (the inline `substitute` comes last and
+/// wins, as in Flux).
+async fn substitute_from(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+) -> Result<Vec<Vec<(String, String)>>, Failure> {
+    let namespace = object.namespace().unwrap_or_default();
+    let references = object
+        .spec
+        .post_build
+        .as_ref()
+        .and_then(|post_build| post_build.substitute_from.clone())
+        .unwrap_or_default();
+    let mut variables = Vec::new();
+    for reference in references {
+        let optional = reference.optional.unwrap_or(false);
+        let (kind, found) = match reference.kind {
+            SubstituteKind::ConfigMap => {
+                let api: Api<ConfigMap> = Api::namespaced(shared.client.clone(), &namespace);
+                (
+                    "ConfigMap",
+                    api.get_opt(&reference.name)
+                        .await
+                        .map(|found| found.map(|config| config.data.unwrap_or_default())),
+                )
+            }
+            SubstituteKind::Secret => {
+                let api: Api<Secret> = Api::namespaced(shared.client.clone(), &namespace);
+                (
+                    "Secret",
+                    api.get_opt(&reference.name).await.map(|found| {
+                        found.map(|secret| {
+                            secret
+                                .data
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|(key, value)| {
+                                    (key, String::from_utf8_lossy(&value.0).into_owned())
+                                })
+                                .collect::<BTreeMap<_, _>>()
+                        })
+                    }),
+                )
+            }
+        };
+        match found {
+            Ok(Some(data)) => variables.push(data.into_iter().collect()),
+            Ok(None) if optional => {}
+            Ok(None) => {
+                return Err(Failure::new(
+                    reasons::BUILD_FAILED,
+                    format!(
+                        "substitute from '{kind}/{namespace}/{}' failed: it does not exist; create it, or mark it optional",
+                        reference.name
+                    ),
+                ));
+            }
+            Err(error) => {
+                return Err(Failure::new(
+                    reasons::BUILD_FAILED,
+                    format!(
+                        "substitute from '{kind}/{namespace}/{}' failed: {error}",
+                        reference.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(variables)
+}
+
+async fn render_on_pool(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+    artifact: &ArtifactHandle,
+    mut variables: Vec<Vec<(String, String)>>,
+) -> Result<Vec<serde_json::Value>, Failure> {
+    let raw_spec = serde_json::to_value(&object.spec).unwrap_or_default();
+    let source = FluxOverridesSource::from_spec(
+        &object.spec,
+        &raw_spec,
+        &object.name_any(),
+        &object.namespace().unwrap_or_default(),
+    );
+    variables.push(source.inline_variables.clone());
+    let permit = Arc::clone(&shared.renders)
+        .acquire_owned()
+        .await
+        .map_err(|_| Failure::new(reasons::BUILD_FAILED, "the controller is shutting down"))?;
+    let tree = Arc::clone(artifact);
+    let span = tracing::Span::current();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let _entered = span.enter();
+        render(&RenderRequest {
+            tree: &*tree,
+            path: &source.path,
+            overrides: &source.overrides,
+            variables: &variables,
+        })
+    })
+    .await
+    .map_err(|error| {
+        Failure::new(
+            reasons::BUILD_FAILED,
+            format!("the build stopped unexpectedly: {error}"),
+        )
+    })?;
+    match rendered {
+        Ok(rendered) => {
+            for warning in &rendered.warnings {
+                tracing::debug!(warning, "build warning");
+            }
+            Ok(rendered.objects)
+        }
+        Err(error) => Err(Failure::new(
+            reasons::BUILD_FAILED,
+            format!("kustomize build failed: {error}"),
+        )),
+    }
+}
+
+/// Writes the object's status and Events.
+struct Report<'a> {
+    shared: &'a KustomizationShared,
+    object: &'a Kustomization,
+}
+
+impl Report<'_> {
+    fn condition(&self, kind: &str, status: &str, reason: &str, message: &str) -> Condition {
+        let previous = self
+            .object
+            .status
+            .as_ref()
+            .map(|status| status.conditions.as_slice())
+            .unwrap_or_default();
+        status::condition(
+            previous,
+            self.object.metadata.generation,
+            kind,
+            status,
+            reason,
+            message,
+        )
+    }
+
+    /// The current status, so that what a write leaves out is kept (an applied field left
+    /// out would be removed), with the request marked handled.
+    fn base(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut status = match self.object.status.as_ref().map(serde_json::to_value) {
+            Some(Ok(serde_json::Value::Object(status))) => status,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(requested) = self.object.annotations().get(REQUESTED_AT) {
+            status.insert("lastHandledReconcileAt".into(), json!(requested));
+        }
+        status
+    }
+
+    async fn write(&self, status: serde_json::Map<String, serde_json::Value>) {
+        status::apply_status(
+            &self.shared.client,
+            &self.shared.field_manager,
+            self.object,
+            status,
+        )
+        .await;
+    }
+
+    async fn progressing(&self, revision: &str) {
+        let message = format!("Reconciliation in progress: applying revision {revision}");
+        let mut status = self.base();
+        status.remove("lastHandledReconcileAt");
+        if let Some(previous) = self
+            .object
+            .status
+            .as_ref()
+            .and_then(|status| status.last_handled_reconcile_at.clone())
+        {
+            status.insert("lastHandledReconcileAt".into(), json!(previous));
+        }
+        status.insert(
+            "conditions".into(),
+            json!([
+                self.condition(types::READY, "Unknown", reasons::PROGRESSING, &message),
+                self.condition(types::RECONCILING, "True", reasons::PROGRESSING, &message),
+            ]),
+        );
+        self.write(status).await;
+    }
+
+    async fn succeeded(&self, revision: &str, inventory: ResourceInventory, message: &str) {
+        let mut status = self.base();
+        status.insert(
+            "observedGeneration".into(),
+            json!(self.object.metadata.generation),
+        );
+        status.insert("lastAppliedRevision".into(), json!(revision));
+        status.insert("lastAttemptedRevision".into(), json!(revision));
+        status.insert("inventory".into(), json!(inventory));
+        status.insert(
+            "conditions".into(),
+            json!([self.condition(
+                types::READY,
+                "True",
+                reasons::RECONCILIATION_SUCCEEDED,
+                message
+            )]),
+        );
+        self.write(status).await;
+    }
+
+    async fn failed(
+        &self,
+        revision: Option<&str>,
+        inventory: Option<ResourceInventory>,
+        failure: &Failure,
+    ) {
+        let mut status = self.base();
+        if let Some(revision) = revision {
+            status.insert("lastAttemptedRevision".into(), json!(revision));
+        }
+        if let Some(inventory) = inventory {
+            status.insert("inventory".into(), json!(inventory));
+        }
+        let mut conditions =
+            vec![self.condition(types::READY, "False", failure.reason, &failure.message)];
+        if revision.is_some() {
+            conditions.push(self.condition(
+                types::RECONCILING,
+                "True",
+                reasons::PROGRESSING_WITH_RETRY,
+                &failure.message,
+            ));
+        }
+        status.insert("conditions".into(), json!(conditions));
+        self.write(status).await;
+    }
+
+    async fn stalled(&self, reason: &'static str, message: &str) {
+        let mut status = self.base();
+        status.insert(
+            "observedGeneration".into(),
+            json!(self.object.metadata.generation),
+        );
+        status.insert(
+            "conditions".into(),
+            json!([
+                self.condition(types::READY, "False", reason, message),
+                self.condition(types::STALLED, "True", reason, message),
+            ]),
+        );
+        self.write(status).await;
+        self.event(EventType::Warning, reason, message).await;
+    }
+
+    async fn event(&self, kind: EventType, reason: &str, note: &str) {
+        status::publish_event(
+            &self.shared.recorder,
+            &self.object.object_ref(&()),
+            kind,
+            reason,
+            note,
+        )
+        .await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn kustomization(spec: serde_json::Value) -> Kustomization {
+        let mut full = json!({
+            "interval": "10m", "prune": true,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        });
+        full.as_object_mut()
+            .unwrap()
+            .extend(spec.as_object().unwrap().clone());
+        serde_json::from_value(json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": full,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn unimplemented_fields_are_named() {
+        assert_eq!(unsupported_field(&kustomization(json!({})).spec), None);
+        assert_eq!(
+            unsupported_field(
+                &kustomization(json!({"wait": false, "dependsOn": [{"name": "infra"}]})).spec
+            ),
+            None
+        );
+        for (spec, field) in [
+            (json!({"decryption": {"provider": "sops"}}), "decryption"),
+            (
+                json!({"kubeConfig": {"secretRef": {"name": "remote"}}}),
+                "kubeConfig",
+            ),
+            (
+                json!({"serviceAccountName": "tenant"}),
+                "serviceAccountName",
+            ),
+            (
+                json!({"dependsOn": [{"name": "infra", "readyExpr": "dep.status.ready"}]}),
+                "dependsOn[].readyExpr",
+            ),
+            (
+                json!({"healthChecks": [{"kind": "Deployment", "name": "web"}]}),
+                "healthChecks",
+            ),
+            (json!({"wait": true}), "wait"),
+            (
+                json!({"driftDetection": {"mode": "warn"}}),
+                "driftDetection.mode",
+            ),
+            (
+                json!({"sourceRef": {"kind": "OCIRepository", "name": "oci"}}),
+                "sourceRef.kind",
+            ),
+        ] {
+            assert_eq!(
+                unsupported_field(&kustomization(spec.clone()).spec),
+                Some(field),
+                "{spec}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dependency_must_be_ready_at_its_generation_and_at_a_shared_source_s_revision() {
+        let with_status = |status: serde_json::Value| {
+            let mut object = kustomization(json!({}));
+            object.metadata.name = Some("infra".into());
+            object.metadata.generation = Some(2);
+            object.status = Some(serde_json::from_value(status).unwrap());
+            object
+        };
+        let ready = |generation: i64, revision: &str| {
+            with_status(json!({
+                "observedGeneration": generation,
+                "lastAppliedRevision": revision,
+                "conditions": [{"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                                "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}],
+            }))
+        };
+        let shared = SourceKey::git_repository("flux-system", "flux-system");
+        let other = SourceKey::git_repository("flux-system", "other");
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:b"), Some(&shared), "main@sha1:b"),
+            None
+        );
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:a"), Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' revision is not up to date".into())
+        );
+        assert_eq!(
+            dependency_problem(&ready(2, "main@sha1:a"), Some(&other), "main@sha1:b"),
+            None
+        );
+        assert_eq!(
+            dependency_problem(&ready(1, "main@sha1:b"), Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' is not ready".into())
+        );
+        let failed = with_status(json!({"observedGeneration": 2, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "BuildFailed", "message": "",
+             "lastTransitionTime": "2026-01-01T00:00:00Z"}]}));
+        assert_eq!(
+            dependency_problem(&failed, Some(&shared), "main@sha1:b"),
+            Some("dependency 'flux-system/infra' is not ready".into())
+        );
+        assert_eq!(
+            dependencies(&kustomization(json!({"dependsOn": [
+                {"name": "infra"}, {"name": "crds", "namespace": "platform"}]}))),
+            vec![
+                ("flux-system".to_string(), "infra".to_string()),
+                ("platform".to_string(), "crds".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_source_namespace_defaults_to_the_kustomization_s() {
+        assert_eq!(
+            source_key(&kustomization(json!({}))),
+            Some(SourceKey::git_repository("flux-system", "flux-system"))
+        );
+        assert_eq!(
+            source_key(&kustomization(json!({"sourceRef": {
+                "kind": "GitRepository", "name": "shared", "namespace": "infra"
+            }}))),
+            Some(SourceKey::git_repository("infra", "shared"))
+        );
+        assert_eq!(
+            source_key(&kustomization(
+                json!({"sourceRef": {"kind": "Bucket", "name": "b"}})
+            )),
+            None
+        );
+        let reference = |namespace: &str| {
+            kustomization(json!({"sourceRef": {
+                "kind": "GitRepository", "name": "shared", "namespace": namespace
+            }}))
+        };
+        assert!(is_cross_namespace(&reference("infra")));
+        assert!(!is_cross_namespace(&reference("flux-system")));
+        assert!(!is_cross_namespace(&reference("")));
+        assert!(!is_cross_namespace(&kustomization(json!({}))));
+    }
+}
