@@ -94,6 +94,19 @@ async fn with_no_cluster_it_starts_one_and_fetches_the_example_repository() {
         format!("main@sha1:{}", String::from_utf8_lossy(&head.stdout).trim())
     );
 
+    // The seed's Kustomization applies the production overlay: 5 replicas.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(sources.clone().into_client(), "default");
+    support::wait_for(
+        "Deployment my-app with 5 replicas",
+        Duration::from_secs(120),
+        || async {
+            let deployment = deployments.get("my-app").await.ok()?;
+            (deployment.spec?.replicas == Some(5)).then_some(())
+        },
+    )
+    .await;
+
     let pid = i32::try_from(child.id()).expect("pid");
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])

@@ -75,6 +75,7 @@ const EXAMPLE_FILES: [(&str, &str); 3] = [
 ];
 const EXAMPLE_KUSTOMIZATION: &str = include_str!("../../examples/seed-kustomization.yaml");
 const DEMO_KUBECONFIG: &str = "driftless-testenv.kubeconfig";
+const DEMO_FIELD_MANAGER: &str = "driftless-demo";
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     // No cluster at hand: a local control plane and the example repository, so that the
@@ -194,7 +195,9 @@ async fn publish_example(client: &kube::Client, storage: &Path) -> anyhow::Resul
         }
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let params = PatchParams::apply(FIELD_MANAGER).force();
+    // The demo writes these objects as a user would, under its own manager: were it the
+    // controller's, the controller's own applies (the finalizer) would drop the spec.
+    let params = PatchParams::apply(DEMO_FIELD_MANAGER).force();
     namespaces
         .patch(
             "flux-system",
@@ -218,8 +221,11 @@ async fn publish_example(client: &kube::Client, storage: &Path) -> anyhow::Resul
         .patch("flux-system", &params, &Patch::Apply(source))
         .await
         .context("failed to create the example GitRepository")?;
-    let kustomization: serde_json::Value = serde_saphyr::from_str(EXAMPLE_KUSTOMIZATION)
+    let mut kustomization: serde_json::Value = serde_saphyr::from_str(EXAMPLE_KUSTOMIZATION)
         .context("examples/seed-kustomization.yaml")?;
+    // The seed's Deployment names no namespace and its Kustomization no targetNamespace;
+    // like Flux, driftless refuses to guess, so the demo says where it goes.
+    kustomization["spec"]["targetNamespace"] = json!("default");
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
         "kustomize.toolkit.fluxcd.io",
         "v1beta2",
