@@ -9,7 +9,8 @@ side against the same local server, then 200 GitRepositories polling that server
 1. Builds a repository with git fast-import in a temporary directory: 5,000 small YAML files
    (20 teams x 25 apps x 10 files), 200 commits (each adds 25 files, all but the first edit 5
    earlier ones), repacked as a server's would be; serves it with `git daemon` on 127.0.0.1
-   (git://); file:// reads the same bare repository.
+   (git://) and with `git http-backend` behind a small HTTP server (smart HTTP, Nagle off as
+   in production web servers); file:// reads the same bare repository.
 2. For each transport, median of --runs: `git clone --depth 1` (which checks the files out)
    against the `sources` bench binary (`cargo bench --bench sources`): `git::fetch` into a
    fresh work directory, `Artifact::from_commit`, and the tarball written as the store
@@ -137,6 +138,56 @@ def start_daemon(root):
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("git daemon did not start listening")
+
+
+def start_http(root):
+    """Serves `root` over smart HTTP with `git http-backend`, as a web server runs it (CGI),
+    with Nagle off as production HTTP servers have it (nginx's tcp_nodelay)."""
+    import http.server
+    import threading
+
+    backend = os.path.join(subprocess.run(["git", "--exec-path"], capture_output=True, text=True,
+                                          check=True).stdout.strip(), "git-http-backend")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *_):
+            pass
+
+        def run_backend(self):
+            path, _, query = self.path.partition("?")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path,
+                       QUERY_STRING=query, REQUEST_METHOD=self.command,
+                       CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)))
+            if self.headers.get("Git-Protocol"):
+                env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+            output = subprocess.run([backend], input=body, env=env, capture_output=True).stdout
+            head, _, payload = output.partition(b"\r\n\r\n")
+            status = 200
+            headers = []
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.lower() == "status":
+                    status = int(value.strip().split()[0])
+                elif name:
+                    headers.append((name, value.strip()))
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = run_backend
+        do_POST = run_backend
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
 
 
 def bench_binary():
@@ -415,16 +466,19 @@ def main():
         os.makedirs(served)
         repository = build_repository(served)
         daemon, port = start_daemon(served)
+        web, web_port = start_http(served)
         try:
             git_url = f"git://127.0.0.1:{port}/repo.git"
             if not args.skip_fetch:
                 binary = args.bench_bin or bench_binary()
                 compare_fetches(binary, repository,
-                                [("git", git_url), ("file", f"file://{repository}")], args.runs, scratch,
+                                [("git", git_url), ("http", f"http://127.0.0.1:{web_port}/repo.git"),
+                                 ("file", f"file://{repository}")], args.runs, scratch,
                                 args.clone_dir or scratch)
             if not args.skip_controller:
                 controller_scenario(args, git_url, daemon, scratch)
         finally:
+            web.shutdown()
             daemon.kill()
             daemon.wait()
 
