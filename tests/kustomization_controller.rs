@@ -20,7 +20,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParam
 use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
 use support::git::{GitDaemon, TestRepo, scratch};
-use support::{NamespaceGuard, env, kubectl_ok, wait_for};
+use support::{NamespaceGuard, env, http_get, kubectl_ok, wait_for};
 
 /// Generous: fetch, render and apply on a loaded 2-core machine can take seconds each.
 const PATIENCE: Duration = Duration::from_secs(90);
@@ -59,7 +59,7 @@ struct Scenario {
     client: kube::Client,
     repo: TestRepo,
     _daemon: GitDaemon,
-    _controller: Controller,
+    controller: Controller,
     _storage: tempfile::TempDir,
 }
 
@@ -100,7 +100,7 @@ impl Scenario {
             namespace,
             repo,
             _daemon: daemon,
-            _controller: controller,
+            controller,
             _storage: storage,
         };
         scenario.apply(&json!({
@@ -386,6 +386,29 @@ async fn seed_example_1_a_plain_directory_through_v1beta2_becomes_ready() {
     // The generation, not the resourceVersion: the deployment controller writes status.
     assert_eq!(after.metadata.generation, deployment.metadata.generation);
     assert_eq!(labels(&after.metadata), labels(&deployment.metadata));
+
+    // The metrics page counts what happened, per Kustomization.
+    let page = String::from_utf8(
+        http_get(&format!("http://{}/metrics", scenario.controller.http_addr)).await,
+    )
+    .expect("UTF-8 metrics");
+    let labels = format!(
+        "kind=\"Kustomization\",name=\"my-app-deployment\",namespace=\"{}\"",
+        scenario.ns()
+    );
+    for line in [
+        format!("driftless_managed_objects{{{labels}}} 1"),
+        format!("driftless_kustomization_ready{{{labels}}} 1"),
+        format!("driftless_objects_changed_total{{{labels},action=\"created\"}} 1"),
+    ] {
+        assert!(
+            page.lines().any(|found| found == line),
+            "no `{line}` in:\n{page}"
+        );
+    }
+    assert!(page.contains(&format!(
+        "driftless_reconciles_total{{{labels},result=\"done\"}}"
+    )));
 }
 
 #[actix_rt::test]

@@ -21,7 +21,7 @@ use support::git::{
     GitDaemon, HttpAuth, HttpGitServer, SshServer, TestPki, TestRepo, closed_port,
     known_hosts_line, scratch, ssh_key_pair,
 };
-use support::{env, wait_for};
+use support::{env, http_get, wait_for};
 use tokio::sync::mpsc;
 
 /// Generous: a fetch on a loaded 2-core machine can take seconds.
@@ -792,34 +792,6 @@ async fn an_artifact_over_the_size_limit_is_refused() {
             .join("huge")
             .exists()
     );
-}
-
-/// GETs `url` (plain HTTP) and returns the body, failing on anything but 200.
-async fn http_get(url: &str) -> Vec<u8> {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_once('/').expect("a path");
-    let address = host.replace("localhost", "127.0.0.1");
-    let path = format!("/{path}");
-    tokio::task::spawn_blocking(move || {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-        )
-        .expect("request");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).expect("response");
-        let split = response
-            .windows(4)
-            .position(|window| window == b"\r\n\r\n")
-            .expect("headers end");
-        let head = String::from_utf8_lossy(&response[..split]).to_string();
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        response[split + 4..].to_vec()
-    })
-    .await
-    .expect("HTTP GET")
 }
 
 /// SHA-256 without a new dependency: the one the crate already links (aws-lc-rs).

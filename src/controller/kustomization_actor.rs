@@ -153,12 +153,25 @@ impl KustomizationActor {
             let started = Instant::now();
             let outcome = reconcile_once(&shared, &object, artifact, unavailable).await;
             let took = started.elapsed();
-            names::observe_reconcile(
-                KIND,
-                &object.namespace().unwrap_or_default(),
-                &object.name_any(),
-                took,
+            let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+            names::observe_reconcile(KIND, &namespace, &name, took);
+            let result = outcome.result();
+            names::count_reconcile(KIND, &namespace, &name, result);
+            let labels = names::source_labels(KIND, &namespace, &name);
+            metrics::gauge!(names::SUSPENDED, &labels).set(
+                if matches!(outcome, Outcome::Suspended) {
+                    1.0
+                } else {
+                    0.0
+                },
             );
+            match outcome {
+                Outcome::Done => metrics::gauge!(names::KUSTOMIZATION_READY, &labels).set(1.0),
+                Outcome::Failed | Outcome::Stalled => {
+                    metrics::gauge!(names::KUSTOMIZATION_READY, &labels).set(0.0);
+                }
+                _ => {}
+            }
             tracing::debug!(elapsed = ?took, ?outcome, "reconcile finished");
             outcome
         }
@@ -288,6 +301,21 @@ impl Handler<SourceEvent> for KustomizationActor {
             }
             // An event from a source this actor has left.
             _ => {}
+        }
+    }
+}
+
+impl Outcome {
+    /// The `result` label of the reconcile counter.
+    fn result(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Failed => "failed",
+            Outcome::Stalled => "stalled",
+            Outcome::Suspended => "suspended",
+            Outcome::NoArtifact => "no_artifact",
+            Outcome::Finalized => "finalized",
+            Outcome::WaitingForDependencies => "waiting_for_dependencies",
         }
     }
 }
@@ -556,8 +584,19 @@ async fn reconcile_once(
         report.progressing(&revision).await;
     }
     let mut changes = ChangeSet::default();
-    match apply_revision(shared, object, &artifact, timeout, &mut changes).await {
+    let applied = apply_revision(shared, object, &artifact, timeout, &mut changes).await;
+    count_changes(object, &changes);
+    match applied {
         Ok(inventory) => {
+            metrics::gauge!(
+                names::MANAGED_OBJECTS,
+                &names::source_labels(
+                    KIND,
+                    &object.namespace().unwrap_or_default(),
+                    &object.name_any()
+                )
+            )
+            .set(inventory.entries.len() as f64);
             let message = format!("Applied revision: {revision}");
             tracing::info!(revision, "applied");
             report.succeeded(&revision, inventory, &message).await;
@@ -591,6 +630,25 @@ async fn reconcile_once(
                 .await;
             Outcome::Failed
         }
+    }
+}
+
+/// Adds a reconcile's writes and deletions to the object counters.
+fn count_changes(object: &Kustomization, changes: &ChangeSet) {
+    let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
+    for change in &changes.entries {
+        let action = match change.action {
+            apply::Action::Created => "created",
+            apply::Action::Configured => "configured",
+            apply::Action::Deleted => "deleted",
+            apply::Action::Unchanged | apply::Action::Skipped => continue,
+        };
+        let [kind, name, namespace] = names::source_labels(KIND, &namespace, &name);
+        metrics::counter!(
+            names::OBJECTS_CHANGED,
+            &[kind, name, namespace, ("action", action.to_string())]
+        )
+        .increment(1);
     }
 }
 

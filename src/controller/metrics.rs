@@ -15,6 +15,19 @@ pub const FETCH_FAILURES: &str = "driftless_source_fetch_failures_total";
 pub const ARTIFACT_SIZE: &str = "driftless_source_artifact_size_bytes";
 /// 1 while a source is Ready, else 0, labels `kind`, `name`, `namespace`.
 pub const SOURCE_READY: &str = "driftless_source_ready";
+/// Reconciles by outcome, labels `kind`, `name`, `namespace`, `result` (`done`, `failed`,
+/// `stalled`, `suspended`, ...): Kustomizations and GitRepositories.
+pub const RECONCILES: &str = "driftless_reconciles_total";
+/// 1 while a Kustomization's last reconcile succeeded, else 0, labels `kind`, `name`,
+/// `namespace`.
+pub const KUSTOMIZATION_READY: &str = "driftless_kustomization_ready";
+/// 1 while a Kustomization is suspended, else 0, labels `kind`, `name`, `namespace`.
+pub const SUSPENDED: &str = "driftless_suspended";
+/// Objects in a Kustomization's inventory after its last successful reconcile.
+pub const MANAGED_OBJECTS: &str = "driftless_managed_objects";
+/// Objects written or deleted, labels `kind`, `name`, `namespace`, `action` (`created`,
+/// `configured`, `deleted`).
+pub const OBJECTS_CHANGED: &str = "driftless_objects_changed_total";
 /// Artifacts served over HTTP, label `status` (the HTTP status code).
 pub const ARTIFACT_REQUESTS: &str = "driftless_artifact_requests_total";
 
@@ -25,20 +38,27 @@ fn reconcile_buckets() -> Vec<f64> {
     (0..count).map(|index| first * factor.powi(index)).collect()
 }
 
-/// Installs the process-wide recorder; its handle renders the `/metrics` page. Installing
-/// twice (two controllers in one test process) reuses nothing: the second call builds a
-/// recorder that is not global, which still renders what it is given.
+/// The process-wide recorder's handle, which renders the `/metrics` page. The recorder is
+/// installed by the first call; later calls (several controllers in one test process)
+/// share it, so every page shows every series.
 pub fn install() -> PrometheusHandle {
-    let builder = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Full(RECONCILE_DURATION.to_string()),
-            &reconcile_buckets(),
-        )
-        .unwrap_or_else(|_| PrometheusBuilder::new());
-    match builder.install_recorder() {
-        Ok(handle) => handle,
-        Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-    }
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(RECONCILE_DURATION.to_string()),
+                    &reconcile_buckets(),
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder was installed first (not ours): this page stays empty
+                // rather than the controller failing to start.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
 }
 
 /// Labels of a source's series.
@@ -48,6 +68,16 @@ pub fn source_labels(kind: &str, namespace: &str, name: &str) -> [(&'static str,
         ("name", name.to_string()),
         ("namespace", namespace.to_string()),
     ]
+}
+
+/// Counts one reconcile by its result.
+pub fn count_reconcile(kind: &str, namespace: &str, name: &str, result: &str) {
+    let [kind, name, namespace] = source_labels(kind, namespace, name);
+    metrics::counter!(
+        RECONCILES,
+        &[kind, name, namespace, ("result", result.to_string())]
+    )
+    .increment(1);
 }
 
 /// Records one reconcile's duration.

@@ -107,6 +107,12 @@ impl SourceActor {
             let started = Instant::now();
             let outcome = reconcile_once(&shared, &key, &object).await;
             names::observe_reconcile(&key.kind, &key.namespace, &key.name, started.elapsed());
+            let result = match outcome {
+                Outcome::Done => "done",
+                Outcome::Failed { .. } => "failed",
+                Outcome::Stalled => "stalled",
+            };
+            names::count_reconcile(&key.kind, &key.namespace, &key.name, result);
             outcome
         };
         ctx.spawn(work.into_actor(self).map(|outcome, actor, ctx| {

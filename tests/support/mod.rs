@@ -116,3 +116,31 @@ pub fn missing_or_changed(expected: &serde_json::Value, actual: &serde_json::Val
     walk("", expected, actual, &mut out);
     out
 }
+
+/// GETs `url` (plain HTTP) and returns the body, failing on anything but 200.
+pub async fn http_get(url: &str) -> Vec<u8> {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').expect("a path");
+    let address = host.replace("localhost", "127.0.0.1");
+    let path = format!("/{path}");
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&address).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("response");
+        let split = response
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .expect("headers end");
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        response[split + 4..].to_vec()
+    })
+    .await
+    .expect("HTTP GET")
+}
