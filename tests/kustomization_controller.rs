@@ -234,19 +234,7 @@ impl Drop for Scenario {
 
 /// The object's condition `kind`, as (status, reason, message).
 fn condition(object: &Kustomization, kind: &str) -> Option<(String, String, String)> {
-    object
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|condition| condition.type_ == kind)
-        .map(|condition| {
-            (
-                condition.status.clone(),
-                condition.reason.clone(),
-                condition.message.clone(),
-            )
-        })
+    support::condition(&object.status.as_ref()?.conditions, kind)
 }
 
 fn inventory_ids(object: &Kustomization) -> Vec<(String, String)> {

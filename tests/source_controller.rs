@@ -76,19 +76,7 @@ async fn create(api: &Api<GitRepository>, object: &GitRepository) {
 
 /// The object's condition `kind`, as (status, reason, message).
 fn condition(object: &GitRepository, kind: &str) -> Option<(String, String, String)> {
-    object
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|condition| condition.type_ == kind)
-        .map(|condition| {
-            (
-                condition.status.clone(),
-                condition.reason.clone(),
-                condition.message.clone(),
-            )
-        })
+    support::condition(&object.status.as_ref()?.conditions, kind)
 }
 
 async fn wait_for_revision(api: &Api<GitRepository>, name: &str, revision: &str) -> GitRepository {

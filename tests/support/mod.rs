@@ -144,3 +144,20 @@ pub async fn http_get(url: &str) -> Vec<u8> {
     .await
     .expect("HTTP GET")
 }
+
+/// Condition `kind` of a status's conditions, as (status, reason, message).
+pub fn condition(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    kind: &str,
+) -> Option<(String, String, String)> {
+    conditions
+        .iter()
+        .find(|condition| condition.type_ == kind)
+        .map(|condition| {
+            (
+                condition.status.clone(),
+                condition.reason.clone(),
+                condition.message.clone(),
+            )
+        })
+}
