@@ -1280,3 +1280,254 @@ async fn an_invalid_object_stops_its_stage_before_any_write() {
         .delete(&target, &DeleteParams::background())
         .await;
 }
+
+/// Events of the test namespace with `reason`, as their messages.
+fn events_with_reason(namespace: &str, reason: &str) -> Vec<String> {
+    let listed = kubectl_ok(
+        &[
+            "get",
+            "events",
+            "-n",
+            namespace,
+            "--field-selector",
+            &format!("reason={reason}"),
+            "-o",
+            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
+        ],
+        None,
+    );
+    listed.lines().map(str::to_string).collect()
+}
+
+fn replicas(deployment: &Deployment) -> Option<i32> {
+    deployment.spec.as_ref().and_then(|spec| spec.replicas)
+}
+
+#[actix_rt::test]
+async fn drift_after_kubectl_scale_and_kubectl_delete_is_reverted() {
+    let scenario = Scenario::start(
+        "ks-drift",
+        &[
+            ("deploy/deployment.yaml", DEPLOYMENT),
+            ("deploy/settings.yaml", config_map("settings", "1").as_str()),
+        ],
+    )
+    .await;
+    let ns = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": ns}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), &ns);
+
+    // The seed's case: a manual scale is drift, and Git's value comes back without waiting
+    // for the (one hour) interval.
+    kubectl_ok(
+        &["scale", "-n", &ns, "deployment/my-app", "--replicas=10"],
+        None,
+    );
+    wait_for("my-app back at 3 replicas", PATIENCE, || async {
+        let deployment = deployments.get("my-app").await.ok()?;
+        (replicas(&deployment) == Some(3)).then_some(())
+    })
+    .await;
+    let corrected = wait_for("a DriftCorrected event", PATIENCE, || async {
+        let found = events_with_reason(&ns, "DriftCorrected");
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert!(
+        corrected[0].contains("Deployment/") && corrected[0].contains("spec.replicas"),
+        "the event names the object and the field: {corrected:?}"
+    );
+
+    // A deleted object is drift too.
+    let config_maps = scenario.config_maps();
+    let before = config_maps.get("settings").await.expect("settings");
+    kubectl_ok(&["delete", "-n", &ns, "configmap/settings"], None);
+    let after = wait_for("settings created again", PATIENCE, || async {
+        let found = config_maps.get("settings").await.ok()?;
+        (found.metadata.uid != before.metadata.uid).then_some(found)
+    })
+    .await;
+    assert_eq!(
+        after
+            .data
+            .unwrap_or_default()
+            .get("value")
+            .map(String::as_str),
+        Some("1")
+    );
+
+    // The corrections are counted per Kustomization and object kind.
+    let metrics = String::from_utf8_lossy(
+        &http_get(&format!("http://{}/metrics", scenario.controller.http_addr)).await,
+    )
+    .into_owned();
+    for kind in ["Deployment", "ConfigMap"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|line| line.starts_with("driftless_drift_corrections_total")
+                    && line.contains(&format!("namespace=\"{ns}\""))
+                    && line.contains(&format!("object_kind=\"{kind}\""))),
+            "no drift correction counted for {kind}:\n{metrics}"
+        );
+    }
+
+    // A field another tool owns is not drift and stays through a correction (kubectl's
+    // own fields are taken over and removed, as Flux does).
+    kubectl_ok(
+        &[
+            "annotate",
+            "--field-manager=team-tool",
+            "-n",
+            &ns,
+            "deployment/my-app",
+            "team=payments",
+        ],
+        None,
+    );
+    kubectl_ok(
+        &["scale", "-n", &ns, "deployment/my-app", "--replicas=7"],
+        None,
+    );
+    let deployment = wait_for("my-app back at 3 replicas again", PATIENCE, || async {
+        let deployment = deployments.get("my-app").await.ok()?;
+        (replicas(&deployment) == Some(3)).then_some(deployment)
+    })
+    .await;
+    assert_eq!(
+        deployment
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
+        Some("payments")
+    );
+}
+
+#[actix_rt::test]
+async fn drift_in_warn_mode_is_reported_and_left_alone() {
+    let scenario =
+        Scenario::start("ks-drift-warn", &[("deploy/deployment.yaml", DEPLOYMENT)]).await;
+    let ns = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": ns,
+               "driftDetection": {"mode": "warn"}}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    kubectl_ok(
+        &["scale", "-n", &ns, "deployment/my-app", "--replicas=10"],
+        None,
+    );
+    let drifted = scenario
+        .wait_condition("apps", "Drifted", "True", "DriftDetected")
+        .await;
+    let message = condition(&drifted, "Drifted")
+        .map(|found| found.2)
+        .unwrap_or_default();
+    assert!(
+        message.contains(&format!("Deployment/{ns}/my-app")) && message.contains("spec.replicas"),
+        "the condition names the object and the field: {message}"
+    );
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), &ns);
+    let deployment = deployments.get("my-app").await.expect("my-app");
+    assert_eq!(
+        replicas(&deployment),
+        Some(10),
+        "warn mode does not correct"
+    );
+    assert!(!events_with_reason(&ns, "DriftDetected").is_empty());
+
+    // Put back by hand: the condition goes.
+    kubectl_ok(
+        &["scale", "-n", &ns, "deployment/my-app", "--replicas=3"],
+        None,
+    );
+    let api = scenario.kustomizations();
+    wait_for("Drifted removed", PATIENCE, || async {
+        let object = api.get("apps").await.ok()?;
+        condition(&object, "Drifted").is_none().then_some(())
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn an_object_fought_over_is_corrected_with_growing_holds_and_reported() {
+    let scenario = Scenario::start(
+        "ks-drift-fight",
+        &[(
+            "deploy/settings.yaml",
+            config_map("settings", "git").as_str(),
+        )],
+    )
+    .await;
+    let ns = scenario.ns().to_string();
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": ns}),
+    );
+    scenario.wait_applied("apps", &scenario.revision()).await;
+    let config_maps = scenario.config_maps();
+    let value = |config: ConfigMap| config.data.unwrap_or_default().get("value").cloned();
+    // Another writer sets its value again each time driftless restores Git's.
+    let fight = json!({"data": {"value": "other"}}).to_string();
+    let mut held = Vec::new();
+    for round in 0..6 {
+        kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                &ns,
+                "configmap/settings",
+                "--type=merge",
+                "-p",
+                &fight,
+            ],
+            None,
+        );
+        // Either driftless restores Git's value at once, or it reports that it holds back.
+        held = wait_for(
+            &format!("round {round} corrected or held"),
+            PATIENCE,
+            || async {
+                let reported = events_with_reason(&ns, "DriftCorrectionHeld");
+                if !reported.is_empty() {
+                    return Some(reported);
+                }
+                let found = config_maps.get("settings").await.ok()?;
+                (value(found).as_deref() == Some("git")).then_some(Vec::new())
+            },
+        )
+        .await;
+        if !held.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        held.iter()
+            .any(|message| message.contains(&format!("ConfigMap/{ns}/settings"))),
+        "the fight is reported: {held:?}"
+    );
+    // While held, the object shows as drifted.
+    let object = scenario
+        .wait_condition("apps", "Drifted", "True", "DriftDetected")
+        .await;
+    let message = condition(&object, "Drifted")
+        .map(|found| found.2)
+        .unwrap_or_default();
+    assert!(message.contains("held"), "{message}");
+    // And the held correction still comes.
+    wait_for("the held correction", PATIENCE, || async {
+        let found = config_maps.get("settings").await.ok()?;
+        (value(found).as_deref() == Some("git")).then_some(())
+    })
+    .await;
+}

@@ -15,6 +15,9 @@ pub mod types {
     pub const RECONCILING: &str = "Reconciling";
     /// The last health assessment of the applied objects (Kustomization).
     pub const HEALTHY: &str = "Healthy";
+    /// driftless: applied objects differ from Git (`driftDetection.mode: warn`, or while a
+    /// correction is held back). Present only when True.
+    pub const DRIFTED: &str = "Drifted";
 
     /// The artifact for the current revision is in storage (GitRepository).
     pub const ARTIFACT_IN_STORAGE: &str = "ArtifactInStorage";
@@ -103,6 +106,15 @@ pub mod reasons {
     pub const UNSUPPORTED_FIELD: &str = "UnsupportedField";
     /// driftless: the spec holds a value that cannot be used (Stalled).
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// driftless: an applied object differs from Git (Drifted=True, Warning Event).
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// driftless: a drifted object was applied again (Normal Event).
+    pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+    /// driftless: an object drifted again and again; its next correction waits (Warning
+    /// Event, Drifted=True).
+    pub const DRIFT_CORRECTION_HELD: &str = "DriftCorrectionHeld";
+    /// driftless: checking or correcting a drifted object failed (Warning Event).
+    pub const DRIFT_CORRECTION_FAILED: &str = "DriftCorrectionFailed";
 
     /// Updating the `latest` symlink failed.
     pub const SYMLINK_UPDATE_FAILED: &str = "SymlinkUpdateFailed";

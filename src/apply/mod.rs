@@ -12,6 +12,7 @@
 
 pub mod changes;
 pub mod desired;
+pub mod drift;
 pub mod managed;
 pub mod order;
 pub mod prune;
@@ -23,4 +24,4 @@ pub use order::{Stage, plan};
 pub use prune::{
     Exclusion, exclusion, force_enabled, inventory_of, is_owned_by, prune_disabled, stale,
 };
-pub use ssa::{Applier, ApplyError, Discovery, Pruned};
+pub use ssa::{AppliedObject, Applier, ApplyError, Discovery, Pruned};

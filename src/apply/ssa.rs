@@ -138,6 +138,16 @@ impl Discovery {
     }
 }
 
+/// An object an apply wrote, as the API server returned it: what drift is measured against.
+#[derive(Debug, Clone)]
+pub struct AppliedObject {
+    pub desired: Desired,
+    /// The kind's API resource, which a watch of the kind needs.
+    pub resource: ApiResource,
+    /// The object after the apply.
+    pub live: Value,
+}
+
 /// Applies and prunes for one reconcile of one Kustomization.
 pub struct Applier {
     client: kube::Client,
@@ -153,6 +163,8 @@ pub struct Applier {
     force: bool,
     /// `--override-manager`: managers whose fields are taken over like kubectl's.
     override_managers: Vec<String>,
+    /// What the applies so far wrote, in order, kept when a later step fails.
+    applied: Vec<AppliedObject>,
 }
 
 fn is_not_found(error: &kube::Error) -> bool {
@@ -182,6 +194,7 @@ impl Applier {
             dry_run: true,
             force: false,
             override_managers: Vec::new(),
+            applied: Vec::new(),
         }
     }
 
@@ -225,8 +238,20 @@ impl Applier {
         Ok(found)
     }
 
+    /// The objects written so far, emptying the record.
+    pub fn take_applied(&mut self) -> Vec<AppliedObject> {
+        std::mem::take(&mut self.applied)
+    }
+
     /// The API of `desired`'s kind, scoped to its namespace.
     async fn api_for(&mut self, desired: &Desired) -> Result<Api<DynamicObject>, ApplyError> {
+        Ok(self.resolved_api_for(desired).await?.0)
+    }
+
+    async fn resolved_api_for(
+        &mut self,
+        desired: &Desired,
+    ) -> Result<(Api<DynamicObject>, ApiResource), ApplyError> {
         let resolved = self
             .resolve(&desired.id, desired.version(), &desired.api_version)
             .await
@@ -236,17 +261,23 @@ impl Applier {
                 source,
             })?;
         if !resolved.namespaced {
-            return Ok(Api::all_with(self.client.clone(), &resolved.resource));
+            return Ok((
+                Api::all_with(self.client.clone(), &resolved.resource),
+                resolved.resource,
+            ));
         }
         if desired.id.namespace.is_empty() {
             return Err(ApplyError::NoNamespace {
                 object: desired.subject(),
             });
         }
-        Ok(Api::namespaced_with(
-            self.client.clone(),
-            &desired.id.namespace,
-            &resolved.resource,
+        Ok((
+            Api::namespaced_with(
+                self.client.clone(),
+                &desired.id.namespace,
+                &resolved.resource,
+            ),
+            resolved.resource,
         ))
     }
 
@@ -261,7 +292,7 @@ impl Applier {
         for (stage, objects) in stages {
             let mut writes = Vec::new();
             for desired in &objects {
-                let api = self.api_for(desired).await?;
+                let (api, resource) = self.resolved_api_for(desired).await?;
                 let live =
                     api.get_opt(&desired.id.name)
                         .await
@@ -302,12 +333,14 @@ impl Applier {
                             self.dry_run(&api, desired).await?;
                             version = None;
                         }
-                        other => other?,
+                        other => {
+                            other?;
+                        }
                     }
                 }
-                writes.push((api, desired, version));
+                writes.push((api, resource, desired, version));
             }
-            for (api, desired, before) in writes {
+            for (api, resource, desired, before) in writes {
                 let params = PatchParams::apply(&self.field_manager).force();
                 let applied = api
                     .patch(&desired.id.name, &params, &Patch::Apply(&desired.object))
@@ -324,6 +357,11 @@ impl Applier {
                     Some(_) => Action::Unchanged,
                 };
                 changes.push(desired.subject(), action);
+                self.applied.push(AppliedObject {
+                    desired: desired.clone(),
+                    resource,
+                    live: serde_json::to_value(&applied).unwrap_or(Value::Null),
+                });
             }
             if stage == Stage::Definitions {
                 let crds: Vec<&Desired> = objects
@@ -340,13 +378,37 @@ impl Applier {
         Ok(())
     }
 
-    async fn dry_run(&self, api: &Api<DynamicObject>, desired: &Desired) -> Result<(), ApplyError> {
+    /// What applying `desired` would make of the object, from a server-side dry-run: what
+    /// a drifted object is compared with.
+    pub async fn would_apply(&mut self, desired: &Desired) -> Result<Value, ApplyError> {
+        let api = self.api_for(desired).await?;
+        let result = self.dry_run(&api, desired).await?;
+        Ok(serde_json::to_value(&result).unwrap_or(Value::Null))
+    }
+
+    /// The live object `id`, `None` when it or its kind is gone.
+    pub async fn read(
+        &mut self,
+        id: &ObjectId,
+        api_version: &str,
+    ) -> Result<Option<Value>, ApplyError> {
+        Ok(self
+            .live(id, api_version)
+            .await?
+            .map(|(_, live)| serde_json::to_value(&live).unwrap_or(Value::Null)))
+    }
+
+    async fn dry_run(
+        &self,
+        api: &Api<DynamicObject>,
+        desired: &Desired,
+    ) -> Result<DynamicObject, ApplyError> {
         let params = PatchParams::apply(&self.field_manager).force().dry_run();
         match api
             .patch(&desired.id.name, &params, &Patch::Apply(&desired.object))
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(result) => Ok(result),
             Err(kube::Error::Api(status))
                 if status.is_not_found() && status.message.starts_with("namespaces ") =>
             {

@@ -14,7 +14,7 @@
 //! Must not: fetch sources (it only hears of artifacts through the subscription table),
 //! or decide apply order and prune sets (`crate::apply` does).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,19 +27,22 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::Instrument;
 
+use super::drift::{DriftWatches, Hold, ObjectChanged, Tracked};
 use super::metrics as names;
 use super::source_actor::REQUESTED_AT;
 use super::status;
 use super::store::{ArtifactHandle, SourceKey};
 use super::subscriptions::{SourceEvent, Subscriptions};
 use crate::api::conditions::{reasons, types};
-use crate::api::inventory::{ResourceInventory, ResourceRef};
+use crate::api::inventory::{ObjectId, ResourceInventory, ResourceRef};
 use crate::api::kustomization::v1::{
     DeletionPolicy, DriftDetectionMode, Kustomization, KustomizationSpec, SourceKind,
     SubstituteKind, Validation,
 };
 use crate::api::kustomization::{FINALIZER, FluxOverridesSource, KIND};
-use crate::apply::{self, Applier, ApplyError, ChangeSet, Discovery};
+use crate::apply::{
+    self, AppliedObject, Applier, ApplyError, ChangeSet, Desired, Discovery, Exclusion, drift,
+};
 use crate::render::flux::{RenderRequest, render};
 
 /// What every Kustomization actor shares.
@@ -59,6 +62,8 @@ pub struct KustomizationShared {
     pub discovery: Discovery,
     /// `--override-manager`.
     pub override_managers: Vec<String>,
+    /// The shared watches of applied objects.
+    pub drift: DriftWatches,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -80,6 +85,16 @@ pub struct KustomizationActor {
     handled: Option<Trigger>,
     /// The last reconcile stopped at an unready dependency.
     waiting_for_dependencies: bool,
+    /// The applied objects whose changes are checked for drift.
+    tracked: HashMap<ObjectId, Tracked>,
+    /// Objects whose drift check or correction is under way.
+    checking: HashSet<ObjectId>,
+    /// Changes that arrived during a reconcile or a check of the same object, handled
+    /// after it (the newest per object).
+    pending: HashMap<ObjectId, Option<serde_json::Value>>,
+    /// Drifted objects left as they are (`warn`, or a held correction), with what moved:
+    /// the `Drifted` condition.
+    drifted: BTreeMap<ObjectId, String>,
 }
 
 impl KustomizationActor {
@@ -101,6 +116,10 @@ impl KustomizationActor {
             timer: None,
             handled: None,
             waiting_for_dependencies: false,
+            tracked: HashMap::new(),
+            checking: HashSet::new(),
+            pending: HashMap::new(),
+            drifted: BTreeMap::new(),
         }
     }
 
@@ -151,7 +170,9 @@ impl KustomizationActor {
         let span = tracing::info_span!("reconcile", kustomization = %self.id);
         let work = async move {
             let started = Instant::now();
-            let outcome = reconcile_once(&shared, &object, artifact, unavailable).await;
+            let mut applied = Vec::new();
+            let outcome =
+                reconcile_once(&shared, &object, artifact, unavailable, &mut applied).await;
             let took = started.elapsed();
             let (namespace, name) = (object.namespace().unwrap_or_default(), object.name_any());
             names::observe_reconcile(KIND, &namespace, &name, took);
@@ -173,11 +194,12 @@ impl KustomizationActor {
                 _ => {}
             }
             tracing::debug!(elapsed = ?took, ?outcome, "reconcile finished");
-            outcome
+            (outcome, applied)
         }
         .instrument(span);
-        ctx.spawn(work.into_actor(self).map(|outcome, actor, ctx| {
+        ctx.spawn(work.into_actor(self).map(|(outcome, applied), actor, ctx| {
             actor.running = false;
+            actor.track_applied(&outcome, applied, ctx);
             actor.waiting_for_dependencies = matches!(outcome, Outcome::WaitingForDependencies);
             let spec = &actor.object.spec;
             let delay = match outcome {
@@ -200,6 +222,456 @@ impl KustomizationActor {
     }
 }
 
+/// What a drift check found.
+enum Verdict {
+    /// The object is as an apply would leave it (another writer touched only fields
+    /// this controller does not own): its comparable form is the new baseline.
+    InSync(serde_json::Value),
+    /// An apply would change the object (`now` is its comparable form, `None` when it
+    /// was deleted), at these paths.
+    Drifted {
+        now: Option<serde_json::Value>,
+        paths: Vec<String>,
+    },
+    /// The live object opts out of reconciliation now.
+    OptedOut,
+}
+
+impl KustomizationActor {
+    fn drift_labels(&self) -> [(&'static str, String); 3] {
+        names::source_labels(
+            KIND,
+            &self.object.namespace().unwrap_or_default(),
+            &self.object.name_any(),
+        )
+    }
+
+    /// Follows the objects a reconcile applied: a successful one replaces the set (what
+    /// it did not apply is no longer ours to watch), a failed one updates what it wrote.
+    fn track_applied(
+        &mut self,
+        outcome: &Outcome,
+        applied: Vec<AppliedObject>,
+        ctx: &mut Context<Self>,
+    ) {
+        let mode = self.object.spec.drift_detection_mode();
+        let finished = matches!(outcome, Outcome::Done);
+        if matches!(outcome, Outcome::Finalized) || mode == DriftDetectionMode::Disabled {
+            self.shared.drift.untrack(&self.id, self.tracked.keys());
+            self.tracked.clear();
+            self.pending.clear();
+            self.set_drifted(BTreeMap::new(), ctx);
+            return;
+        }
+        let mut previous = std::mem::take(&mut self.tracked);
+        let mut next = if finished {
+            HashMap::new()
+        } else {
+            std::mem::take(&mut previous)
+        };
+        let watched: Vec<&AppliedObject> = applied
+            .iter()
+            .filter(|object| apply::exclusion(&object.desired.object) == Exclusion::None)
+            .collect();
+        for object in &watched {
+            let id = &object.desired.id;
+            let entry = match previous.remove(id).or_else(|| next.remove(id)) {
+                Some(mut tracked) => {
+                    tracked.reapplied(object);
+                    tracked
+                }
+                None => Tracked::new(object),
+            };
+            next.insert(id.clone(), entry);
+        }
+        self.shared.drift.untrack(&self.id, previous.keys());
+        self.shared.drift.track(
+            &self.id,
+            watched
+                .iter()
+                .map(|object| (&object.desired.id, &object.resource)),
+            &ctx.address().recipient(),
+        );
+        self.tracked = next;
+        if finished {
+            // The reconcile applied every object again and its status has no Drifted.
+            self.drifted.clear();
+            self.publish_drifted_count();
+        }
+        for (id, live) in std::mem::take(&mut self.pending) {
+            self.object_changed(id, live, ctx);
+        }
+    }
+
+    fn publish_drifted_count(&self) {
+        let drifted = self
+            .tracked
+            .values()
+            .filter(|tracked| tracked.drifted.is_some())
+            .count();
+        metrics::gauge!(names::DRIFTED_OBJECTS, &self.drift_labels()).set(drifted as f64);
+    }
+
+    /// An applied object changed, or left the watch (`live` is `None`).
+    fn object_changed(
+        &mut self,
+        id: ObjectId,
+        live: Option<serde_json::Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(tracked) = self.tracked.get(&id) else {
+            return;
+        };
+        if self.running || self.checking.contains(&id) {
+            self.pending.insert(id, live);
+            return;
+        }
+        let spec = &self.object.spec;
+        if spec.is_suspended()
+            || spec.drift_detection_mode() == DriftDetectionMode::Disabled
+            || self.object.metadata.deletion_timestamp.is_some()
+        {
+            return;
+        }
+        if let Some(live) = &live {
+            if apply::exclusion(live) != Exclusion::None {
+                return;
+            }
+            let now = drift::comparable(live);
+            if now == tracked.baseline {
+                if self.drifted.contains_key(&id) {
+                    let mut drifted = self.drifted.clone();
+                    drifted.remove(&id);
+                    self.set_drifted(drifted, ctx);
+                }
+                if let Some(tracked) = self.tracked.get_mut(&id) {
+                    tracked.drifted = None;
+                }
+                self.publish_drifted_count();
+                return;
+            }
+            if tracked.drifted.as_ref() == Some(&now) {
+                return;
+            }
+        }
+        let desired = tracked.desired.clone();
+        self.checking.insert(id.clone());
+        let seen = Instant::now();
+        let mut applier = applier_for(&self.shared, &self.object);
+        let span =
+            tracing::info_span!("drift", kustomization = %self.id, object = %desired.subject());
+        let check = async move { judge(&mut applier, &desired, live).await }
+        .instrument(span);
+        ctx.spawn(check.into_actor(self).map(move |verdict, actor, ctx| {
+            actor.checking.remove(&id);
+            match verdict {
+                Ok(verdict) => actor.drift_verdict(&id, verdict, seen, ctx),
+                Err(error) => actor.drift_failed(&id, &error, ctx),
+            }
+            if let Some(live) = actor.pending.remove(&id) {
+                actor.object_changed(id, live, ctx);
+            }
+        }));
+    }
+
+    fn drift_verdict(
+        &mut self,
+        id: &ObjectId,
+        verdict: Verdict,
+        seen: Instant,
+        ctx: &mut Context<Self>,
+    ) {
+        let mode = self.object.spec.drift_detection_mode();
+        let revision = self
+            .object
+            .status
+            .as_ref()
+            .and_then(|status| status.last_applied_revision.clone())
+            .unwrap_or_default();
+        let labels = self.drift_labels();
+        let Some(tracked) = self.tracked.get_mut(id) else {
+            return;
+        };
+        let subject = tracked.desired.subject();
+        let (now, paths) = match verdict {
+            Verdict::OptedOut => return,
+            Verdict::InSync(now) => {
+                tracked.baseline = now;
+                tracked.drifted = None;
+                if self.drifted.contains_key(id) {
+                    let mut drifted = self.drifted.clone();
+                    drifted.remove(id);
+                    self.set_drifted(drifted, ctx);
+                }
+                self.publish_drifted_count();
+                return;
+            }
+            Verdict::Drifted { now, paths } => (now, paths),
+        };
+        let what = if now.is_none() {
+            "deleted".to_string()
+        } else {
+            drift::describe_paths(&paths)
+        };
+        tracked.drifted = Some(now.unwrap_or(serde_json::Value::Null));
+        let [kind, name, namespace] = labels.clone();
+        metrics::counter!(
+            names::DRIFT_DETECTED,
+            &[kind, name, namespace, ("object_kind", id.kind.clone())]
+        )
+        .increment(1);
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        metrics::gauge!(names::LAST_DRIFT, &labels).set(unix);
+        tracing::info!(object = subject, changed = what, ?mode, "drift detected");
+        let corrections = tracked.recent_corrections(Instant::now());
+        let hold = if mode == DriftDetectionMode::Warn {
+            Hold::None
+        } else {
+            tracked.hold(Instant::now())
+        };
+        self.publish_drifted_count();
+        if mode == DriftDetectionMode::Warn {
+            let mut drifted = self.drifted.clone();
+            drifted.insert(id.clone(), format!("{subject} ({what})"));
+            self.set_drifted(drifted, ctx);
+            let note = format!(
+                "{subject} drifted from revision {revision} ({what}); driftDetection.mode is warn, so it is left as it is until the next reconcile"
+            );
+            self.drift_event(EventType::Warning, reasons::DRIFT_DETECTED, note, ctx);
+            return;
+        }
+        let hold = match hold {
+            Hold::None => None,
+            // The timer of the running wait looks at the object again.
+            Hold::Waiting(_) => return,
+            Hold::Started(hold) => Some(hold),
+        };
+        if let Some(hold) = hold {
+            let mut drifted = self.drifted.clone();
+            drifted.insert(
+                id.clone(),
+                format!(
+                    "{subject} ({what}; correction held for {}s)",
+                    hold.as_secs()
+                ),
+            );
+            self.set_drifted(drifted, ctx);
+            let note = format!(
+                "{subject} drifted again ({what}) after {corrections} corrections in the last 2 minutes: another controller (an HPA, a mutating webhook) may be writing these fields; the next correction waits {}s",
+                hold.as_secs()
+            );
+            self.drift_event(
+                EventType::Warning,
+                reasons::DRIFT_CORRECTION_HELD,
+                note,
+                ctx,
+            );
+            let later = id.clone();
+            ctx.run_later(hold, move |actor, ctx| {
+                if let Some(tracked) = actor.tracked.get_mut(&later) {
+                    tracked.drifted = None;
+                }
+                actor.object_changed(later, None, ctx);
+            });
+            return;
+        }
+        self.correct(id, (what, revision, seen), ctx);
+    }
+
+    /// Applies the drifted object again, alone.
+    fn correct(
+        &mut self,
+        id: &ObjectId,
+        (what, revision, seen): (String, String, Instant),
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(tracked) = self.tracked.get(id) else {
+            return;
+        };
+        let desired = tracked.desired.clone();
+        self.checking.insert(id.clone());
+        let mut applier = applier_for(&self.shared, &self.object);
+        let span =
+            tracing::info_span!("drift", kustomization = %self.id, object = %desired.subject());
+        let correction = async move {
+            let stage = apply::order::stage_of(&desired.id);
+            let mut changes = ChangeSet::default();
+            applier
+                .apply_stages(vec![(stage, vec![desired])], &mut changes)
+                .await
+                .map(|()| applier.take_applied())
+        }
+        .instrument(span);
+        let id = id.clone();
+        ctx.spawn(correction.into_actor(self).map(move |result, actor, ctx| {
+            actor.checking.remove(&id);
+            match result {
+                Ok(applied) => {
+                    let took = seen.elapsed();
+                    metrics::histogram!(names::DRIFT_CORRECTION_DURATION)
+                        .record(took.as_secs_f64());
+                    let [kind, name, namespace] = actor.drift_labels();
+                    metrics::counter!(
+                        names::DRIFT_CORRECTIONS,
+                        &[kind, name, namespace, ("object_kind", id.kind.clone())]
+                    )
+                    .increment(1);
+                    let mut subject = String::new();
+                    if let Some(tracked) = actor.tracked.get_mut(&id) {
+                        for object in &applied {
+                            tracked.reapplied(object);
+                        }
+                        tracked.corrected(Instant::now());
+                        subject = tracked.desired.subject();
+                    }
+                    tracing::info!(object = subject, elapsed = ?took, "drift corrected");
+                    if actor.drifted.contains_key(&id) {
+                        let mut drifted = actor.drifted.clone();
+                        drifted.remove(&id);
+                        actor.set_drifted(drifted, ctx);
+                    }
+                    actor.publish_drifted_count();
+                    let note = format!(
+                        "{subject} drifted ({what}) and was restored to revision {revision}"
+                    );
+                    actor.drift_event(EventType::Normal, reasons::DRIFT_CORRECTED, note, ctx);
+                }
+                Err(error) => actor.drift_failed(&id, &error, ctx),
+            }
+            if let Some(live) = actor.pending.remove(&id) {
+                actor.object_changed(id, live, ctx);
+            }
+        }));
+    }
+
+    /// A check or correction failed: reported, and tried again a little later (a
+    /// deleted namespace, an API server restart).
+    fn drift_failed(&mut self, id: &ObjectId, error: &ApplyError, ctx: &mut Context<Self>) {
+        tracing::warn!(%error, "drift check or correction failed");
+        if let Some(tracked) = self.tracked.get_mut(id) {
+            tracked.drifted = None;
+        }
+        let note = format!("{error}; retrying in {}s", DRIFT_RETRY.as_secs());
+        self.drift_event(
+            EventType::Warning,
+            reasons::DRIFT_CORRECTION_FAILED,
+            note,
+            ctx,
+        );
+        let later = id.clone();
+        ctx.run_later(DRIFT_RETRY, move |actor, ctx| {
+            actor.object_changed(later, None, ctx);
+        });
+    }
+
+    fn drift_event(
+        &self,
+        kind: EventType,
+        reason: &'static str,
+        note: String,
+        ctx: &mut Context<Self>,
+    ) {
+        let shared = self.shared.clone();
+        let object = self.object.clone();
+        ctx.spawn(
+            async move {
+                Report {
+                    shared: &shared,
+                    object: &object,
+                }
+                .event(kind, reason, &note)
+                .await;
+            }
+            .into_actor(self),
+        );
+    }
+
+    /// Writes the `Drifted` condition when the set of drifted objects changed (not
+    /// during a reconcile, whose own status write comes after).
+    fn set_drifted(&mut self, drifted: BTreeMap<ObjectId, String>, ctx: &mut Context<Self>) {
+        if drifted == self.drifted {
+            return;
+        }
+        self.drifted = drifted;
+        if self.running {
+            return;
+        }
+        let shared = self.shared.clone();
+        let object = self.object.clone();
+        let entries: Vec<String> = self.drifted.values().cloned().collect();
+        ctx.spawn(
+            async move {
+                Report {
+                    shared: &shared,
+                    object: &object,
+                }
+                .drifted(&entries)
+                .await;
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// How long a failed drift check or correction waits before the object is looked at again.
+const DRIFT_RETRY: Duration = Duration::from_secs(10);
+
+/// The applier of `object`'s writes: its owner labels, `spec.force`, and the
+/// controller's field manager, discovery and overridden managers.
+fn applier_for(shared: &KustomizationShared, object: &Kustomization) -> Applier {
+    Applier::new(
+        shared.client.clone(),
+        shared.discovery.clone(),
+        &shared.field_manager,
+        &object.name_any(),
+        &object.namespace().unwrap_or_default(),
+    )
+    .with_force(object.spec.force == Some(true))
+    .with_override_managers(&shared.override_managers)
+}
+
+/// Whether `desired`'s live object (`live`, or read now when the watch lost it) is what an
+/// apply of `desired` would leave.
+async fn judge(
+    applier: &mut Applier,
+    desired: &Desired,
+    live: Option<serde_json::Value>,
+) -> Result<Verdict, ApplyError> {
+    let live = match live {
+        Some(live) => Some(live),
+        None => applier.read(&desired.id, &desired.api_version).await?,
+    };
+    let Some(live) = live else {
+        return Ok(Verdict::Drifted {
+            now: None,
+            paths: Vec::new(),
+        });
+    };
+    if apply::exclusion(&live) != Exclusion::None {
+        return Ok(Verdict::OptedOut);
+    }
+    let now = drift::comparable(&live);
+    let wanted = drift::comparable(&applier.would_apply(desired).await?);
+    if now == wanted {
+        return Ok(Verdict::InSync(now));
+    }
+    let paths = drift::changed_paths(&now, &wanted);
+    Ok(Verdict::Drifted {
+        now: Some(now),
+        paths,
+    })
+}
+
+impl Handler<ObjectChanged> for KustomizationActor {
+    type Result = ();
+
+    fn handle(&mut self, message: ObjectChanged, ctx: &mut Self::Context) {
+        self.object_changed(message.id, message.live, ctx);
+    }
+}
+
 impl Actor for KustomizationActor {
     type Context = Context<Self>;
 
@@ -216,6 +688,7 @@ impl Actor for KustomizationActor {
         if let Some(source) = &self.source {
             self.shared.subscriptions.unsubscribe(source, &self.id);
         }
+        self.shared.drift.untrack(&self.id, self.tracked.keys());
     }
 }
 
@@ -387,10 +860,6 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
         ),
         ("wait", spec.wait == Some(true)),
         (
-            "driftDetection.mode",
-            spec.drift_detection_mode() != DriftDetectionMode::Enabled,
-        ),
-        (
             "sourceRef.kind",
             spec.source_ref.kind != SourceKind::GitRepository,
         ),
@@ -498,6 +967,7 @@ async fn reconcile_once(
     object: &Kustomization,
     artifact: Option<ArtifactHandle>,
     unavailable: Option<String>,
+    written: &mut Vec<AppliedObject>,
 ) -> Outcome {
     let report = Report { shared, object };
     if object.metadata.deletion_timestamp.is_some() {
@@ -584,7 +1054,7 @@ async fn reconcile_once(
         report.progressing(&revision).await;
     }
     let mut changes = ChangeSet::default();
-    let applied = apply_revision(shared, object, &artifact, timeout, &mut changes).await;
+    let applied = apply_revision(shared, object, &artifact, timeout, &mut changes, written).await;
     count_changes(object, &changes);
     match applied {
         Ok(inventory) => {
@@ -660,9 +1130,8 @@ async fn apply_revision(
     artifact: &ArtifactHandle,
     timeout: Duration,
     changes: &mut ChangeSet,
+    written: &mut Vec<AppliedObject>,
 ) -> Result<ResourceInventory, (Failure, Option<ResourceInventory>)> {
-    let name = object.name_any();
-    let namespace = object.namespace().unwrap_or_default();
     let _permit = Arc::clone(&shared.reconciles)
         .acquire_owned()
         .await
@@ -688,21 +1157,13 @@ async fn apply_revision(
         )
     })?;
     let inventory = apply::inventory_of(&desired);
-    let mut applier = Applier::new(
-        shared.client.clone(),
-        shared.discovery.clone(),
-        &shared.field_manager,
-        &name,
-        &namespace,
-    );
-    applier = applier
-        .with_force(object.spec.force == Some(true))
-        .with_override_managers(&shared.override_managers);
+    let mut applier = applier_for(shared, object);
     if object.spec.validation == Some(Validation::None) {
         applier = applier.without_dry_run();
     }
     let applied =
         tokio::time::timeout(timeout, applier.apply_stages(apply::plan(desired), changes)).await;
+    written.extend(applier.take_applied());
     match applied {
         Ok(Ok(())) => {}
         Ok(Err(error)) => return Err((apply_failure(&error), None)),
@@ -795,13 +1256,7 @@ async fn finalize(shared: &KustomizationShared, object: &Kustomization) -> Outco
         .unwrap_or_default();
     if deletes_on_deletion(&object.spec) && !object.spec.is_suspended() {
         let (stale, _) = apply::stale(&inventory, &ResourceInventory::default());
-        let mut applier = Applier::new(
-            shared.client.clone(),
-            shared.discovery.clone(),
-            &shared.field_manager,
-            &object.name_any(),
-            &object.namespace().unwrap_or_default(),
-        );
+        let mut applier = applier_for(shared, object);
         let mut changes = ChangeSet::default();
         let pruned = applier.prune(stale, &mut changes).await;
         let summary = changes.summary();
@@ -1110,6 +1565,34 @@ impl Report<'_> {
         );
         self.write(status).await;
         self.event(EventType::Warning, reason, message).await;
+    }
+
+    /// Sets `Drifted` (when `entries` name drifted objects) or removes it, keeping the
+    /// other conditions.
+    async fn drifted(&self, entries: &[String]) {
+        let mut status = self.base();
+        let mut conditions: Vec<Condition> = self
+            .object
+            .status
+            .as_ref()
+            .map(|status| status.conditions.clone())
+            .unwrap_or_default();
+        conditions.retain(|condition| condition.type_ != types::DRIFTED);
+        if !entries.is_empty() {
+            let message = format!(
+                "{} object(s) differ from Git: {}",
+                entries.len(),
+                entries.join(", ")
+            );
+            conditions.push(self.condition(
+                types::DRIFTED,
+                "True",
+                reasons::DRIFT_DETECTED,
+                &message,
+            ));
+        }
+        status.insert("conditions".into(), json!(conditions));
+        self.write(status).await;
     }
 
     async fn event(&self, kind: EventType, reason: &str, note: &str) {

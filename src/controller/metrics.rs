@@ -28,6 +28,18 @@ pub const MANAGED_OBJECTS: &str = "driftless_managed_objects";
 /// Objects written or deleted, labels `kind`, `name`, `namespace`, `action` (`created`,
 /// `configured`, `deleted`).
 pub const OBJECTS_CHANGED: &str = "driftless_objects_changed_total";
+/// Changes of applied objects found to be drift, labels `kind`, `name`, `namespace` (the
+/// Kustomization), `object_kind`.
+pub const DRIFT_DETECTED: &str = "driftless_drift_detected_total";
+/// Drifted objects applied again, labels as [`DRIFT_DETECTED`].
+pub const DRIFT_CORRECTIONS: &str = "driftless_drift_corrections_total";
+/// Objects of a Kustomization that differ from Git right now, labels `kind`, `name`,
+/// `namespace`.
+pub const DRIFTED_OBJECTS: &str = "driftless_drifted_objects";
+/// When a Kustomization last saw drift (Unix seconds), labels `kind`, `name`, `namespace`.
+pub const LAST_DRIFT: &str = "driftless_last_drift_timestamp_seconds";
+/// Seconds from a drifting change reaching the controller to the object applied again.
+pub const DRIFT_CORRECTION_DURATION: &str = "driftless_drift_correction_duration_seconds";
 /// Artifacts served over HTTP, label `status` (the HTTP status code).
 pub const ARTIFACT_REQUESTS: &str = "driftless_artifact_requests_total";
 

@@ -12,6 +12,7 @@
 //!
 //! Must not: parse YAML or decide apply order (`render` and `apply` do).
 
+pub mod drift;
 pub mod http;
 pub mod kustomization_actor;
 pub mod metrics;
@@ -148,6 +149,7 @@ impl Controller {
             no_cross_namespace_refs: options.no_cross_namespace_refs,
             discovery: crate::apply::Discovery::default(),
             override_managers: options.override_managers.clone(),
+            drift: drift::DriftWatches::new(client.clone()),
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
