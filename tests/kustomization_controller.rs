@@ -1376,6 +1376,20 @@ async fn drift_after_kubectl_scale_and_kubectl_delete_is_reverted() {
             "no drift correction counted for {kind}:\n{metrics}"
         );
     }
+    // The actors and the fetches are measured too (the process's other tests add to the
+    // actor gauge, so only its presence is certain).
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("driftless_actors{kind=\"Kustomization\"}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.lines().any(|line| line
+            .starts_with("driftless_source_fetch_duration_seconds_count")
+            && line.contains(&format!("namespace=\"{ns}\""))),
+        "{metrics}"
+    );
 
     // A field another tool owns is not drift and stays through a correction (kubectl's
     // own fields are taken over and removed, as Flux does).

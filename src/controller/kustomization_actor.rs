@@ -169,6 +169,7 @@ impl KustomizationActor {
         let unavailable = self.unavailable.clone();
         let span = tracing::info_span!("reconcile", kustomization = %self.id);
         let work = async move {
+            let _in_flight = names::InFlight::start(KIND);
             let started = Instant::now();
             let mut applied = Vec::new();
             let outcome =
@@ -360,8 +361,7 @@ impl KustomizationActor {
         let mut applier = applier_for(&self.shared, &self.object);
         let span =
             tracing::info_span!("drift", kustomization = %self.id, object = %desired.subject());
-        let check = async move { judge(&mut applier, &desired, live).await }
-        .instrument(span);
+        let check = async move { judge(&mut applier, &desired, live).await }.instrument(span);
         ctx.spawn(check.into_actor(self).map(move |verdict, actor, ctx| {
             actor.checking.remove(&id);
             match verdict {
@@ -676,6 +676,7 @@ impl Actor for KustomizationActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        names::actor_started(KIND);
         self.follow_source(ctx);
         // Not a source this controller serves: the reconcile stalls and says why. Being
         // deleted: the inventory is collected whatever the source's state.
@@ -689,6 +690,7 @@ impl Actor for KustomizationActor {
             self.shared.subscriptions.unsubscribe(source, &self.id);
         }
         self.shared.drift.untrack(&self.id, self.tracked.keys());
+        names::actor_stopped(KIND);
     }
 }
 

@@ -40,6 +40,13 @@ pub const DRIFTED_OBJECTS: &str = "driftless_drifted_objects";
 pub const LAST_DRIFT: &str = "driftless_last_drift_timestamp_seconds";
 /// Seconds from a drifting change reaching the controller to the object applied again.
 pub const DRIFT_CORRECTION_DURATION: &str = "driftless_drift_correction_duration_seconds";
+/// Seconds a Git fetch took (listing refs, fetching, and checking out the tree into an
+/// artifact), labels `kind`, `name`, `namespace`.
+pub const FETCH_DURATION: &str = "driftless_source_fetch_duration_seconds";
+/// Actors alive, label `kind` (`GitRepository`, `Kustomization`).
+pub const ACTORS: &str = "driftless_actors";
+/// Reconciles running now, label `kind`.
+pub const RECONCILES_IN_FLIGHT: &str = "driftless_reconciles_in_flight";
 /// Artifacts served over HTTP, label `status` (the HTTP status code).
 pub const ARTIFACT_REQUESTS: &str = "driftless_artifact_requests_total";
 
@@ -90,6 +97,32 @@ pub fn count_reconcile(kind: &str, namespace: &str, name: &str, result: &str) {
         &[kind, name, namespace, ("result", result.to_string())]
     )
     .increment(1);
+}
+
+/// Counts an actor of `kind` alive from `started` until `stopped`.
+pub fn actor_started(kind: &str) {
+    metrics::gauge!(ACTORS, "kind" => kind.to_string()).increment(1.0);
+}
+
+pub fn actor_stopped(kind: &str) {
+    metrics::gauge!(ACTORS, "kind" => kind.to_string()).decrement(1.0);
+}
+
+/// A reconcile of `kind` in flight, counted while this value lives (so a reconcile that
+/// is cancelled or panics is not counted forever).
+pub struct InFlight(String);
+
+impl InFlight {
+    pub fn start(kind: &str) -> Self {
+        metrics::gauge!(RECONCILES_IN_FLIGHT, "kind" => kind.to_string()).increment(1.0);
+        Self(kind.to_string())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!(RECONCILES_IN_FLIGHT, "kind" => self.0.clone()).decrement(1.0);
+    }
 }
 
 /// Records one reconcile's duration.

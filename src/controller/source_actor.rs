@@ -104,6 +104,7 @@ impl SourceActor {
         let key = self.key.clone();
         let object = self.object.clone();
         let work = async move {
+            let _in_flight = names::InFlight::start(&key.kind);
             let started = Instant::now();
             let outcome = reconcile_once(&shared, &key, &object).await;
             names::observe_reconcile(&key.kind, &key.namespace, &key.name, started.elapsed());
@@ -154,7 +155,12 @@ impl Actor for SourceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        names::actor_started(&self.key.kind);
         self.reconcile(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        names::actor_stopped(&self.key.kind);
     }
 }
 
@@ -373,6 +379,7 @@ async fn fetch_artifact(
     let blocking = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let work_dir = store.repository_dir(&source);
+        let fetch_started = Instant::now();
         let fetched = git::fetch(&FetchRequest {
             url: &url,
             reference: &reference,
@@ -381,6 +388,11 @@ async fn fetch_artifact(
             work_dir: &work_dir,
         })
         .map_err(|error| git_failure(&error))?;
+        metrics::histogram!(
+            names::FETCH_DURATION,
+            &names::source_labels(&source.kind, &source.namespace, &source.name)
+        )
+        .record(fetch_started.elapsed().as_secs_f64());
         // Nothing changed since the last artifact: no rebuild, which would be almost all
         // of an unchanged poll's work.
         if let Some(previous) = previous_handle
