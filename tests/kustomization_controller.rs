@@ -65,14 +65,10 @@ struct Scenario {
 
 impl Scenario {
     async fn start(prefix: &str, files: &[(&str, &str)]) -> Self {
-        Self::start_with(prefix, files, false).await
+        Self::start_with(prefix, files, ControllerOptions::default()).await
     }
 
-    async fn start_with(
-        prefix: &str,
-        files: &[(&str, &str)],
-        no_cross_namespace_refs: bool,
-    ) -> Self {
+    async fn start_with(prefix: &str, files: &[(&str, &str)], options: ControllerOptions) -> Self {
         env().ensure_crds().await.expect("CRDs");
         let namespace = env().namespace(prefix).await;
         let storage = scratch("storage");
@@ -82,13 +78,7 @@ impl Scenario {
                 namespace: Some(namespace.name().to_string()),
                 storage: storage.path().to_path_buf(),
                 concurrent_fetches: 2,
-                http_addr: "127.0.0.1:0".parse().expect("address"),
-                advertised_addr: None,
-                max_artifact_size: 50 * 1024 * 1024,
-                field_manager: "driftless".to_string(),
-                concurrent: 4,
-                no_cross_namespace_refs,
-                override_managers: Vec::new(),
+                ..options
             },
         )
         .await
@@ -1204,7 +1194,10 @@ async fn cross_namespace_source_refs_are_refused_when_blocked() {
     let scenario = Scenario::start_with(
         "ks-cross-namespace",
         &[("deploy/a.yaml", config_map("a", "1").as_str())],
-        true,
+        ControllerOptions {
+            no_cross_namespace_refs: true,
+            ..ControllerOptions::default()
+        },
     )
     .await;
     scenario.kustomization(
@@ -1544,4 +1537,87 @@ async fn an_object_fought_over_is_corrected_with_growing_holds_and_reported() {
         (value(found).as_deref() == Some("git")).then_some(())
     })
     .await;
+}
+
+/// A ConfigMap with an explicit namespace.
+fn config_map_in(namespace: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  value: \"1\"\n"
+    )
+}
+
+#[actix_rt::test]
+async fn applies_act_as_the_service_account_and_rbac_refuses_what_it_may_not() {
+    let elsewhere = env().namespace("ks-tenant-elsewhere").await;
+    // The objects name the scenario's namespace, known once it exists.
+    let scenario = Scenario::start("ks-tenant", &[("README.md", "a tenant\n")]).await;
+    let ns = scenario.ns().to_string();
+    scenario.repo.write_files(&[
+        ("deploy/own.yaml", config_map_in(&ns, "own").as_str()),
+        (
+            "deploy/elsewhere.yaml",
+            config_map_in(elsewhere.name(), "intruder").as_str(),
+        ),
+    ]);
+    scenario.push("a tenant's objects, one outside its namespace");
+    // The tenant's account may do anything with ConfigMaps in its own namespace, nothing
+    // elsewhere.
+    for object in [
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": "deployer", "namespace": ns}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "configmaps", "namespace": ns},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "deployer-configmaps", "namespace": ns},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                           "name": "configmaps"},
+               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
+    ] {
+        scenario.apply(&object);
+    }
+    scenario.kustomization(
+        "v1",
+        "tenant",
+        json!({"path": "./deploy", "serviceAccountName": "deployer"}),
+    );
+    let object = scenario
+        .wait_condition("tenant", "Ready", "False", "ReconciliationFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    assert!(
+        message.contains("forbidden")
+            && message.contains(&format!("system:serviceaccount:{ns}:deployer"))
+            && message.contains(elsewhere.name()),
+        "the refusal names the account and the namespace: {message}"
+    );
+    // The stage was refused at its dry-run: nothing of it was written.
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("own")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let intruders: Api<ConfigMap> = Api::namespaced(scenario.client.clone(), elsewhere.name());
+    assert!(intruders.get_opt("intruder").await.expect("read").is_none());
+
+    // Within its rights, the tenant's commit applies (and prunes) as that account.
+    scenario.repo.remove("deploy/elsewhere.yaml");
+    let revision = scenario.push("only the tenant's own namespace");
+    scenario.wait_applied("tenant", &revision).await;
+    let own = scenario
+        .config_maps()
+        .get("own")
+        .await
+        .expect("own applied");
+    let managers: Vec<String> = own
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|entry| entry.manager)
+        .collect();
+    assert!(managers.contains(&"driftless".to_string()), "{managers:?}");
 }

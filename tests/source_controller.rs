@@ -42,13 +42,8 @@ async fn start_controller_with(
             namespace: Some(namespace.to_string()),
             storage: storage.to_path_buf(),
             concurrent_fetches: 2,
-            http_addr: "127.0.0.1:0".parse().expect("address"),
-            advertised_addr: None,
             max_artifact_size,
-            field_manager: "driftless".to_string(),
-            concurrent: 4,
-            no_cross_namespace_refs: false,
-            override_managers: Vec::new(),
+            ..ControllerOptions::default()
         },
     )
     .await

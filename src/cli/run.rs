@@ -53,6 +53,11 @@ pub struct RunArgs {
     /// match; repeatable), as Flux's flag of the same name.
     #[arg(long = "override-manager", value_name = "NAME")]
     pub override_managers: Vec<String>,
+    /// The ServiceAccount (in each Kustomization's namespace) that Kustomizations without
+    /// `spec.serviceAccountName` apply as, as Flux's flag of the same name: tenants get
+    /// only what RBAC grants that account.
+    #[arg(long, value_name = "NAME")]
+    pub default_service_account: Option<String>,
 }
 
 /// The example repository shipped in the project (`examples/repository/`), published to the
@@ -106,6 +111,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 concurrent: args.concurrent,
                 no_cross_namespace_refs: args.no_cross_namespace_refs,
                 override_managers: args.override_managers,
+                default_service_account: args.default_service_account,
             },
         )
         .await?;

@@ -28,6 +28,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::drift::{DriftWatches, Hold, ObjectChanged, Tracked};
+use super::impersonation::{Impersonation, InvalidUser, service_account_user};
 use super::metrics as names;
 use super::source_actor::REQUESTED_AT;
 use super::status;
@@ -64,6 +65,10 @@ pub struct KustomizationShared {
     pub override_managers: Vec<String>,
     /// The shared watches of applied objects.
     pub drift: DriftWatches,
+    /// Clients acting as Kustomizations' ServiceAccounts.
+    pub impersonation: Impersonation,
+    /// `--default-service-account`.
+    pub default_service_account: Option<String>,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -356,9 +361,12 @@ impl KustomizationActor {
             }
         }
         let desired = tracked.desired.clone();
-        self.checking.insert(id.clone());
         let seen = Instant::now();
-        let mut applier = applier_for(&self.shared, &self.object);
+        // An account that cannot be impersonated fails the reconcile, which says why.
+        let Ok(mut applier) = applier_for(&self.shared, &self.object) else {
+            return;
+        };
+        self.checking.insert(id.clone());
         let span =
             tracing::info_span!("drift", kustomization = %self.id, object = %desired.subject());
         let check = async move { judge(&mut applier, &desired, live).await }.instrument(span);
@@ -491,8 +499,10 @@ impl KustomizationActor {
             return;
         };
         let desired = tracked.desired.clone();
+        let Ok(mut applier) = applier_for(&self.shared, &self.object) else {
+            return;
+        };
         self.checking.insert(id.clone());
-        let mut applier = applier_for(&self.shared, &self.object);
         let span =
             tracing::info_span!("drift", kustomization = %self.id, object = %desired.subject());
         let correction = async move {
@@ -618,18 +628,35 @@ impl KustomizationActor {
 /// How long a failed drift check or correction waits before the object is looked at again.
 const DRIFT_RETRY: Duration = Duration::from_secs(10);
 
-/// The applier of `object`'s writes: its owner labels, `spec.force`, and the
+/// The applier of `object`'s writes: acting as its ServiceAccount when it names one (or
+/// the controller has a default), with its owner labels, `spec.force`, and the
 /// controller's field manager, discovery and overridden managers.
-fn applier_for(shared: &KustomizationShared, object: &Kustomization) -> Applier {
-    Applier::new(
-        shared.client.clone(),
+fn applier_for(
+    shared: &KustomizationShared,
+    object: &Kustomization,
+) -> Result<Applier, InvalidUser> {
+    let account = object
+        .spec
+        .service_account_name
+        .as_deref()
+        .filter(|name| !name.is_empty())
+        .or(shared.default_service_account.as_deref());
+    let client = match account {
+        Some(account) => shared.impersonation.client(
+            &shared.client,
+            &service_account_user(&object.namespace().unwrap_or_default(), account),
+        )?,
+        None => shared.client.clone(),
+    };
+    Ok(Applier::new(
+        client,
         shared.discovery.clone(),
         &shared.field_manager,
         &object.name_any(),
         &object.namespace().unwrap_or_default(),
     )
     .with_force(object.spec.force == Some(true))
-    .with_override_managers(&shared.override_managers)
+    .with_override_managers(&shared.override_managers))
 }
 
 /// Whether `desired`'s live object (`live`, or read now when the watch lost it) is what an
@@ -844,7 +871,6 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
     let fields = [
         ("decryption", spec.decryption.is_some()),
         ("kubeConfig", spec.kube_config.is_some()),
-        ("serviceAccountName", spec.service_account_name.is_some()),
         (
             "dependsOn[].readyExpr",
             spec.depends_on
@@ -1159,7 +1185,12 @@ async fn apply_revision(
         )
     })?;
     let inventory = apply::inventory_of(&desired);
-    let mut applier = applier_for(shared, object);
+    let mut applier = applier_for(shared, object).map_err(|error| {
+        (
+            Failure::new(reasons::RECONCILIATION_FAILED, error.to_string()),
+            None,
+        )
+    })?;
     if object.spec.validation == Some(Validation::None) {
         applier = applier.without_dry_run();
     }
@@ -1258,7 +1289,19 @@ async fn finalize(shared: &KustomizationShared, object: &Kustomization) -> Outco
         .unwrap_or_default();
     if deletes_on_deletion(&object.spec) && !object.spec.is_suspended() {
         let (stale, _) = apply::stale(&inventory, &ResourceInventory::default());
-        let mut applier = applier_for(shared, object);
+        let mut applier = match applier_for(shared, object) {
+            Ok(applier) => applier,
+            Err(error) => {
+                report
+                    .event(
+                        EventType::Warning,
+                        reasons::PRUNE_FAILED,
+                        &error.to_string(),
+                    )
+                    .await;
+                return Outcome::Failed;
+            }
+        };
         let mut changes = ChangeSet::default();
         let pruned = applier.prune(stale, &mut changes).await;
         let summary = changes.summary();

@@ -14,6 +14,7 @@
 
 pub mod drift;
 pub mod http;
+pub mod impersonation;
 pub mod kustomization_actor;
 pub mod metrics;
 pub mod source_actor;
@@ -60,6 +61,28 @@ pub struct ControllerOptions {
     pub no_cross_namespace_refs: bool,
     /// Field managers whose fields applies take over, as kubectl's (prefix match).
     pub override_managers: Vec<String>,
+    /// The ServiceAccount (in each Kustomization's namespace) that Kustomizations without
+    /// `spec.serviceAccountName` act as; the controller itself when `None`.
+    pub default_service_account: Option<String>,
+}
+
+impl Default for ControllerOptions {
+    /// `driftless run`'s defaults, with an ephemeral HTTP port on loopback.
+    fn default() -> Self {
+        Self {
+            namespace: None,
+            storage: PathBuf::from("driftless-storage"),
+            concurrent_fetches: 4,
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertised_addr: None,
+            max_artifact_size: 50 * 1024 * 1024,
+            field_manager: FIELD_MANAGER.to_string(),
+            concurrent: 4,
+            no_cross_namespace_refs: false,
+            override_managers: Vec::new(),
+            default_service_account: None,
+        }
+    }
 }
 
 /// Why the controller could not start.
@@ -150,6 +173,8 @@ impl Controller {
             discovery: crate::apply::Discovery::default(),
             override_managers: options.override_managers.clone(),
             drift: drift::DriftWatches::new(client.clone()),
+            impersonation: impersonation::Impersonation::default(),
+            default_service_account: options.default_service_account.clone(),
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
