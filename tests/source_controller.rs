@@ -49,6 +49,7 @@ async fn start_controller_with(
             concurrent: 4,
             no_cross_namespace_refs: false,
             override_managers: Vec::new(),
+            allow_flux_crds: false,
         },
     )
     .await

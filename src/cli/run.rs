@@ -53,6 +53,11 @@ pub struct RunArgs {
     /// match; repeatable), as Flux's flag of the same name.
     #[arg(long = "override-manager", value_name = "NAME")]
     pub override_managers: Vec<String>,
+    /// Apply Flux's own `*.toolkit.fluxcd.io` CRDs found in a build (a Flux bootstrap's
+    /// `gotk-components.yaml`); by default they are skipped with a Warning Event, as
+    /// applying them would replace driftless's.
+    #[arg(long)]
+    pub allow_flux_crds: bool,
 }
 
 /// The example repository shipped in the project (`examples/repository/`), published to the
@@ -106,6 +111,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 concurrent: args.concurrent,
                 no_cross_namespace_refs: args.no_cross_namespace_refs,
                 override_managers: args.override_managers,
+                allow_flux_crds: args.allow_flux_crds,
             },
         )
         .await?;

@@ -59,6 +59,8 @@ pub struct ControllerOptions {
     pub no_cross_namespace_refs: bool,
     /// Field managers whose fields applies take over, as kubectl's (prefix match).
     pub override_managers: Vec<String>,
+    /// Apply Flux's own `*.toolkit.fluxcd.io` CRDs instead of skipping them.
+    pub allow_flux_crds: bool,
 }
 
 /// Why the controller could not start.
@@ -148,6 +150,7 @@ impl Controller {
             no_cross_namespace_refs: options.no_cross_namespace_refs,
             discovery: crate::apply::Discovery::default(),
             override_managers: options.override_managers.clone(),
+            allow_flux_crds: options.allow_flux_crds,
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),
