@@ -79,15 +79,24 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 
 /// Reads lines until one starts with `prefix`; returns the rest of it.
 fn wait_for_line(lines: &mpsc::Receiver<String>, prefix: &str, timeout: Duration) -> String {
+    read_until(lines, prefix, timeout).0
+}
+
+/// Reads lines until one starts with `prefix`; returns the rest of it and the lines before.
+fn read_until(
+    lines: &mpsc::Receiver<String>,
+    prefix: &str,
+    timeout: Duration,
+) -> (String, Vec<String>) {
     let deadline = Instant::now() + timeout;
+    let mut before = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(left) {
-            Ok(line) => {
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return rest.trim().to_string();
-                }
-            }
+            Ok(line) => match line.strip_prefix(prefix) {
+                Some(rest) => return (rest.trim().to_string(), before),
+                None => before.push(line),
+            },
             Err(error) => panic!("no line starting with {prefix:?}: {error}"),
         }
     }
@@ -106,63 +115,125 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// A running `driftless demo` in a scratch directory, and a client for the cluster it
+/// printed.
+struct Demo {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// What it printed before the kubeconfig's path.
+    printed: Vec<String>,
+    kubeconfig: PathBuf,
+    client: kube::Client,
+}
+
+impl Demo {
+    async fn start(scratch: &Path, env: &[(&str, &Path)]) -> Self {
+        let mut command = driftless_without_cluster(
+            scratch,
+            &[
+                "demo",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--storage",
+                "storage",
+            ],
+        );
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start driftless demo");
+        let lines = lines_of(&mut child);
+        // Minutes when the control plane has to be built first.
+        let (kubeconfig, printed) = read_until(&lines, "kubeconfig:", Duration::from_secs(900));
+        let kubeconfig = PathBuf::from(kubeconfig);
+        assert!(
+            kubeconfig.starts_with(scratch) && kubeconfig.ends_with("driftless-testenv.kubeconfig"),
+            "{}",
+            kubeconfig.display()
+        );
+        let client = client_from_kubeconfig(&kubeconfig)
+            .await
+            .expect("client for the printed kubeconfig");
+        Self {
+            child,
+            lines,
+            printed,
+            kubeconfig,
+            client,
+        }
+    }
+
+    /// The URL the demo's GitRepository fetches.
+    async fn source_url(&self) -> String {
+        let sources: Api<GitRepository> = Api::namespaced(self.client.clone(), "flux-system");
+        sources
+            .get("flux-system")
+            .await
+            .expect("the GitRepository")
+            .spec
+            .url
+    }
+
+    fn deployments(&self) -> Api<Deployment> {
+        Api::namespaced(self.client.clone(), "default")
+    }
+
+    async fn wait_for_replicas(&self, replicas: i32) {
+        let deployments = self.deployments();
+        support::wait_for(
+            &format!("Deployment my-app with {replicas} replicas"),
+            Duration::from_secs(180),
+            || async {
+                let deployment = deployments.get("my-app").await.ok()?;
+                (deployment.spec?.replicas == Some(replicas)).then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// Sends SIGINT and waits for a clean exit.
+    async fn interrupt(mut self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("poll") {
+                assert!(exit.success(), "driftless demo exited with {exit}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "driftless demo did not stop on SIGINT"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            !self.kubeconfig.exists(),
+            "the control plane's kubeconfig is left"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_demo_rolls_out_both_seed_examples_from_a_git_daemon_and_stops_cleanly() {
     let scratch = scratch("demo");
-    let mut child = driftless_without_cluster(
-        scratch.path(),
-        &[
-            "demo",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--storage",
-            "storage",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("start driftless demo");
-    let lines = lines_of(&mut child);
-    // Minutes when the control plane has to be built first.
-    let kubeconfig = PathBuf::from(wait_for_line(
-        &lines,
-        "kubeconfig:",
-        Duration::from_secs(900),
-    ));
-    let metrics = wait_for_line(&lines, "metrics:", Duration::from_secs(60));
+    let demo = Demo::start(scratch.path(), &[]).await;
+    let metrics = wait_for_line(&demo.lines, "metrics:", Duration::from_secs(60));
     assert!(metrics.starts_with("http://127.0.0.1:"), "{metrics}");
-    assert!(
-        kubeconfig.starts_with(scratch.path())
-            && kubeconfig.ends_with("driftless-testenv.kubeconfig"),
-        "{}",
-        kubeconfig.display()
-    );
-    let client = client_from_kubeconfig(&kubeconfig)
-        .await
-        .expect("client for the printed kubeconfig");
-
-    let sources: Api<GitRepository> = Api::namespaced(client.clone(), "flux-system");
-    let source = sources.get("flux-system").await.expect("the GitRepository");
-    assert!(
-        source.spec.url.starts_with("git://127.0.0.1:"),
-        "{}",
-        source.spec.url
-    );
+    let url = demo.source_url().await;
+    assert!(url.starts_with("git://127.0.0.1:"), "{url}");
 
     // Example 1 first (3 replicas), then example 2's overlay (5). The deployment
     // controller's Events record every scale, however quickly the second commit follows.
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    support::wait_for(
-        "Deployment my-app with 5 replicas",
-        Duration::from_secs(180),
-        || async {
-            let deployment = deployments.get("my-app").await.ok()?;
-            (deployment.spec?.replicas == Some(5)).then_some(())
-        },
-    )
-    .await;
-    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    demo.wait_for_replicas(5).await;
+    let events: Api<Event> = Api::namespaced(demo.client.clone(), "default");
     let scaled = support::wait_for(
         "the scaling Events of my-app",
         Duration::from_secs(60),
@@ -190,16 +261,16 @@ async fn the_demo_rolls_out_both_seed_examples_from_a_git_daemon_and_stops_clean
             .any(|message| message.ends_with("from 0 to 3")),
         "{scaled:?}"
     );
-    wait_for_line(&lines, "commit 2 pushed", Duration::from_secs(10));
-    wait_for_line(&lines, "commit 2 applied", Duration::from_secs(60));
+    wait_for_line(&demo.lines, "commit 2 pushed", Duration::from_secs(10));
+    wait_for_line(&demo.lines, "commit 2 applied", Duration::from_secs(60));
     wait_for_line(
-        &lines,
+        &demo.lines,
         "commit 2 rolled out: 5/5 ready",
         Duration::from_secs(90),
     );
 
     // What the demo suggests trying: a scale by hand is undone by the next reconcile.
-    deployments
+    demo.deployments()
         .patch_scale(
             "my-app",
             &PatchParams::default(),
@@ -208,7 +279,7 @@ async fn the_demo_rolls_out_both_seed_examples_from_a_git_daemon_and_stops_clean
         .await
         .expect("scale my-app to 10");
     let kustomizations: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
+        demo.client.clone(),
         "flux-system",
         &ApiResource::from_gvk(&GroupVersionKind::gvk(
             "kustomize.toolkit.fluxcd.io",
@@ -225,6 +296,7 @@ async fn the_demo_rolls_out_both_seed_examples_from_a_git_daemon_and_stops_clean
         )
         .await
         .expect("ask for a reconcile");
+    let deployments = demo.deployments();
     support::wait_for(
         "my-app back at 5 replicas",
         Duration::from_secs(60),
@@ -236,34 +308,38 @@ async fn the_demo_rolls_out_both_seed_examples_from_a_git_daemon_and_stops_clean
     )
     .await;
 
-    let storage = scratch.path().join("storage");
-    let daemon = storage.join("demo-git").display().to_string();
+    let daemon = scratch
+        .path()
+        .join("storage/demo-git")
+        .display()
+        .to_string();
     assert!(
         processes_mentioning(&daemon)
             .iter()
             .any(|line| line.contains("git-daemon")),
         "no git daemon serves {daemon}"
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(exit) = child.try_wait().expect("poll") {
-            assert!(exit.success(), "driftless demo exited with {exit}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "driftless demo did not stop on SIGINT"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    demo.interrupt().await;
     assert_eq!(processes_mentioning(&daemon), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn without_git_daemon_the_demo_reads_the_repository_through_file_urls() {
+    let scratch = scratch("demo-no-daemon");
+    // git's programs are looked up here: no `git-daemon`, while the built-in commands the
+    // demo commits with still work.
+    let empty = scratch.path().join("no-git-programs");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let demo = Demo::start(scratch.path(), &[("GIT_EXEC_PATH", empty.as_path())]).await;
+    let url = demo.source_url().await;
+    assert!(url.starts_with("file://"), "{url}");
     assert!(
-        !kubeconfig.exists(),
-        "the control plane's kubeconfig is left"
+        demo.printed
+            .iter()
+            .any(|line| line.starts_with("git daemon could not start") && line.ends_with(&url)),
+        "{:?}",
+        demo.printed
     );
+    demo.wait_for_replicas(5).await;
+    demo.interrupt().await;
 }

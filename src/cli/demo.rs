@@ -20,7 +20,7 @@ use super::run::{client, wait_for_signal};
 use crate::api::git_repository::v1::GitRepository;
 use crate::api::kustomization::v1::Kustomization;
 use crate::controller::source_actor::REQUESTED_AT;
-use crate::controller::{Controller, ControllerOptions, FIELD_MANAGER};
+use crate::controller::{Controller, ControllerError, ControllerOptions, FIELD_MANAGER};
 use crate::testenv::process::ManagedProcess;
 use crate::testenv::{ControlPlane, ControlPlaneOptions, free_port, install_crds};
 
@@ -310,11 +310,12 @@ async fn start_controller(
     };
     match Controller::start(client.clone(), options(args.metrics_addr)).await {
         Ok(controller) => Ok(controller),
-        Err(error) => {
+        Err(error @ ControllerError::Listen { .. }) => {
             let fallback = SocketAddr::new(args.metrics_addr.ip(), 0);
             println!("{error}; serving metrics on a free port instead");
             Ok(Controller::start(client, options(fallback)).await?)
         }
+        Err(error) => Err(error.into()),
     }
 }
 
