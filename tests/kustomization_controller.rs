@@ -180,6 +180,20 @@ impl Scenario {
         .await
     }
 
+    /// Waits for the first Event about a Kustomization in the test namespace with `reason`.
+    async fn wait_event(&self, reason: &str) -> k8s_openapi::api::core::v1::Event {
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(self.client.clone(), self.ns());
+        wait_for(&format!("a {reason} Event"), PATIENCE, || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            list.items.into_iter().find(|event| {
+                event.involved_object.kind.as_deref() == Some("Kustomization")
+                    && event.reason.as_deref() == Some(reason)
+            })
+        })
+        .await
+    }
+
     /// Waits until `name` is Ready at `revision`.
     async fn wait_applied(&self, name: &str, revision: &str) -> Kustomization {
         let api = self.kustomizations();
@@ -325,17 +339,8 @@ async fn seed_example_1_a_plain_directory_through_v1beta2_becomes_ready() {
     assert_eq!(managers, vec!["driftless".to_string()]);
 
     // One Event summarises the change set.
-    let events: Api<k8s_openapi::api::core::v1::Event> =
-        Api::namespaced(scenario.client.clone(), scenario.ns());
     let expected = format!("Deployment/{}/my-app created", scenario.ns());
-    let event = wait_for("the change-set Event", PATIENCE, || async {
-        let list = events.list(&Default::default()).await.ok()?;
-        list.items.into_iter().find(|event| {
-            event.involved_object.kind.as_deref() == Some("Kustomization")
-                && event.reason.as_deref() == Some("ReconciliationSucceeded")
-        })
-    })
-    .await;
+    let event = scenario.wait_event("ReconciliationSucceeded").await;
     assert_eq!(event.message.as_deref(), Some(expected.as_str()));
     assert_eq!(event.type_.as_deref(), Some("Normal"));
 
@@ -1620,4 +1625,122 @@ async fn applies_act_as_the_service_account_and_rbac_refuses_what_it_may_not() {
         .filter_map(|entry| entry.manager)
         .collect();
     assert!(managers.contains(&"driftless".to_string()), "{managers:?}");
+}
+
+#[actix_rt::test]
+async fn flux_s_own_crds_are_skipped_with_a_warning_and_never_pruned() {
+    // A made-up kind in Flux's source group: the real GitRepository CRD, which every test
+    // needs, stays out of harm's way.
+    let name = "widgets.source.toolkit.fluxcd.io";
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {name}
+spec:
+  group: source.toolkit.fluxcd.io
+  scope: Namespaced
+  names: {{plural: widgets, singular: widget, kind: Widget}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"
+    );
+    let crds: Api<CustomResourceDefinition> = Api::all(env().client().await);
+    let _ = crds.delete(name, &DeleteParams::background()).await;
+    wait_for("no leftover Widget CRD", PATIENCE, || async {
+        crds.get_opt(name).await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let scenario = Scenario::start(
+        "ks-flux-crds",
+        &[
+            ("deploy/gotk-components.yaml", crd.as_str()),
+            ("deploy/a.yaml", config_map("a", "1").as_str()),
+        ],
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "flux-system",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns()}),
+    );
+    let object = scenario
+        .wait_applied("flux-system", &scenario.revision())
+        .await;
+    assert!(
+        scenario
+            .config_maps()
+            .get_opt("a")
+            .await
+            .expect("read a")
+            .is_some()
+    );
+    assert!(crds.get_opt(name).await.expect("read the CRD").is_none());
+    assert_eq!(
+        inventory_ids(&object),
+        [(format!("{}_a__ConfigMap", scenario.ns()), "v1".to_string())]
+    );
+    let event = scenario.wait_event("FluxCRDSkipped").await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    let message = event.message.unwrap_or_default();
+    assert!(
+        message.contains(&format!("CustomResourceDefinition/{name}"))
+            && message.contains("--allow-flux-crds"),
+        "{message}"
+    );
+
+    // Applied by this Kustomization under --allow-flux-crds (its labels, its inventory),
+    // then the flag dropped: once it leaves Git, it must stay in the cluster.
+    let owned = crd.replacen(
+        "metadata:\n",
+        &format!(
+            "metadata:\n  labels:\n    kustomize.toolkit.fluxcd.io/name: flux-system\n    kustomize.toolkit.fluxcd.io/namespace: {}\n",
+            scenario.ns()
+        ),
+        1,
+    );
+    kubectl_ok(&["apply", "-f", "-"], Some(&owned));
+    let mut entries = serde_json::to_value(
+        object
+            .status
+            .as_ref()
+            .and_then(|status| status.inventory.as_ref())
+            .expect("an inventory"),
+    )
+    .expect("inventory as JSON")["entries"]
+        .clone();
+    if let Value::Array(list) = &mut entries {
+        list.push(json!({"id": format!("_{name}_apiextensions.k8s.io_CustomResourceDefinition"), "v": "v1"}));
+    }
+    kubectl_ok(
+        &[
+            "patch",
+            "-n",
+            scenario.ns(),
+            "kustomization.kustomize.toolkit.fluxcd.io/flux-system",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &json!({"status": {"inventory": {"entries": entries}}}).to_string(),
+        ],
+        None,
+    );
+    scenario.repo.remove("deploy/gotk-components.yaml");
+    let revision = scenario.push("Flux's components leave Git");
+    let object = scenario.wait_applied("flux-system", &revision).await;
+    assert_eq!(
+        inventory_ids(&object),
+        [(format!("{}_a__ConfigMap", scenario.ns()), "v1".to_string())]
+    );
+    assert!(
+        crds.get_opt(name).await.expect("read the CRD").is_some(),
+        "the Flux CRD was pruned"
+    );
+    let _ = crds.delete(name, &DeleteParams::background()).await;
 }

@@ -73,6 +73,8 @@ pub mod reasons {
     pub const RECONCILIATION_SUCCEEDED: &str = "ReconciliationSucceeded";
     /// Applying (or dry-running) the manifests failed.
     pub const RECONCILIATION_FAILED: &str = "ReconciliationFailed";
+    /// driftless: Flux's own CRDs in the build were not applied (Warning Event).
+    pub const FLUX_CRD_SKIPPED: &str = "FluxCRDSkipped";
     /// A CEL expression in the spec does not compile.
     pub const INVALID_CEL_EXPRESSION: &str = "InvalidCELExpression";
     /// The spec uses a feature whose gate is off.

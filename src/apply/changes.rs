@@ -36,6 +36,9 @@ pub struct Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangeSet {
     pub entries: Vec<Change>,
+    /// The Flux CRDs left out of the apply (also in `entries` as skipped), for the one
+    /// Warning Event that names them.
+    pub flux_crds_skipped: Vec<String>,
 }
 
 impl ChangeSet {

@@ -2,10 +2,11 @@
 //! edge that carries it out against the API server.
 //!
 //! Owns: the rules of fluxcd/pkg `ssa` and kustomize-controller. As plain functions
-//! (`desired`, `order`, `prune`, `changes`): which rendered objects are valid, in which
-//! stage and order they are applied, which objects an apply must leave alone, what the
-//! inventory becomes and what prune deletes, how a change set reads. As I/O (`ssa`, only
-//! there): discovery, server-side dry-run and apply, waiting for CRDs, deletion.
+//! (`desired`, `flux_crds`, `order`, `prune`, `changes`): which rendered objects are valid,
+//! which are set aside (Flux's own CRDs), in which stage and order they are applied, which
+//! objects an apply must leave alone, what the inventory becomes and what prune deletes,
+//! how a change set reads. As I/O (`ssa`, only there): discovery, server-side dry-run and
+//! apply, waiting for CRDs, deletion.
 //!
 //! Must not: read sources, render, or write the Kustomization's status (the Kustomization
 //! actor in `controller` does).
@@ -13,6 +14,7 @@
 pub mod changes;
 pub mod desired;
 pub mod drift;
+pub mod flux_crds;
 pub mod managed;
 pub mod order;
 pub mod prune;
@@ -20,6 +22,7 @@ pub mod ssa;
 
 pub use changes::{Action, Change, ChangeSet};
 pub use desired::{Desired, ValidationError, validate};
+pub use flux_crds::{flux_crds_note, is_flux_crd, set_aside_flux_crds};
 pub use order::{Stage, plan};
 pub use prune::{
     Exclusion, exclusion, force_enabled, inventory_of, is_owned_by, prune_disabled, stale,

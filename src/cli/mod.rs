@@ -3,6 +3,7 @@
 
 mod build;
 mod crds;
+mod demo;
 mod run;
 mod testenv;
 mod version;
@@ -39,8 +40,11 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Print the CustomResourceDefinitions driftless serves, as YAML.
     Crds(crds::CrdsArgs),
-    /// Run the controller: fetch every GitRepository and serve its artifacts, until
-    /// SIGINT or SIGTERM.
+    /// Show the whole loop on this machine: a local control plane, the example repository
+    /// served over git://, two commits rolled out, the controller; until SIGINT or SIGTERM.
+    Demo(demo::DemoArgs),
+    /// Run the controller against a cluster: fetch every GitRepository, render, apply and
+    /// prune every Kustomization, until SIGINT or SIGTERM.
     Run(run::RunArgs),
     /// Run a local Kubernetes control plane (etcd, kube-apiserver, controller-manager,
     /// scheduler, kwok nodes) in the foreground, building it first if needed.
@@ -59,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build(args) => build::run(args),
         Command::Crds(args) => crds::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Run(args) => run::run(args),
         Command::Testenv(args) => testenv::run(args),
         Command::Version => version::run(),

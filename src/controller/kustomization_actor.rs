@@ -69,6 +69,8 @@ pub struct KustomizationShared {
     pub impersonation: Impersonation,
     /// `--default-service-account`.
     pub default_service_account: Option<String>,
+    /// `--allow-flux-crds`: apply Flux's own CRDs as any other object.
+    pub allow_flux_crds: bool,
 }
 
 /// What a reconcile started from: generation, requestedAt, source revision.
@@ -1084,6 +1086,12 @@ async fn reconcile_once(
     let mut changes = ChangeSet::default();
     let applied = apply_revision(shared, object, &artifact, timeout, &mut changes, written).await;
     count_changes(object, &changes);
+    if let Some(note) = apply::flux_crds_note(&changes.flux_crds_skipped) {
+        tracing::warn!(crds = ?changes.flux_crds_skipped, "Flux CRDs skipped");
+        report
+            .event(EventType::Warning, reasons::FLUX_CRD_SKIPPED, &note)
+            .await;
+    }
     match applied {
         Ok(inventory) => {
             metrics::gauge!(
@@ -1184,6 +1192,11 @@ async fn apply_revision(
             None,
         )
     })?;
+    let desired = if shared.allow_flux_crds {
+        desired
+    } else {
+        apply::set_aside_flux_crds(desired, changes)
+    };
     let inventory = apply::inventory_of(&desired);
     let mut applier = applier_for(shared, object).map_err(|error| {
         (
@@ -1218,7 +1231,10 @@ async fn apply_revision(
         .as_ref()
         .and_then(|status| status.inventory.clone())
         .unwrap_or_default();
-    let (stale, invalid) = apply::stale(&previous, &inventory);
+    let (mut stale, invalid) = apply::stale(&previous, &inventory);
+    // A Flux CRD owned before it was set aside is left behind, never deleted: deleting it
+    // would delete every object of its kind.
+    stale.retain(|(id, _)| shared.allow_flux_crds || !apply::is_flux_crd(id));
     for id in &invalid {
         tracing::warn!(
             id,

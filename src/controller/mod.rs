@@ -61,6 +61,8 @@ pub struct ControllerOptions {
     pub no_cross_namespace_refs: bool,
     /// Field managers whose fields applies take over, as kubectl's (prefix match).
     pub override_managers: Vec<String>,
+    /// Apply Flux's own `*.toolkit.fluxcd.io` CRDs instead of skipping them.
+    pub allow_flux_crds: bool,
     /// The ServiceAccount (in each Kustomization's namespace) that Kustomizations without
     /// `spec.serviceAccountName` act as; the controller itself when `None`.
     pub default_service_account: Option<String>,
@@ -80,6 +82,7 @@ impl Default for ControllerOptions {
             concurrent: 4,
             no_cross_namespace_refs: false,
             override_managers: Vec::new(),
+            allow_flux_crds: false,
             default_service_account: None,
         }
     }
@@ -175,6 +178,7 @@ impl Controller {
             drift: drift::DriftWatches::new(client.clone()),
             impersonation: impersonation::Impersonation::default(),
             default_service_account: options.default_service_account.clone(),
+            allow_flux_crds: options.allow_flux_crds,
         };
         let shared = source_actor::SourceShared {
             client: client.clone(),

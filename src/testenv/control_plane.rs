@@ -366,10 +366,10 @@ fn sweep_stale_dirs(parent: &Path) {
     }
 }
 
-/// A port that was free a moment ago. Another process could take it before the component
-/// binds it; the component then exits and start-up fails with its log, which is rare enough
-/// on a test machine to accept.
-fn free_port() -> Result<u16, TestEnvError> {
+/// A port on 127.0.0.1 that was free a moment ago. Another process could take it before the
+/// component binds it; the component then exits and start-up fails with its log, which is
+/// rare enough on a test machine to accept.
+pub fn free_port() -> Result<u16, TestEnvError> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .map_err(|source| TestEnvError::io("bind", Path::new("127.0.0.1:0"), source))?;
     let port = listener
