@@ -5,13 +5,15 @@
 //! (`desired`, `order`, `prune`, `changes`): which rendered objects are valid, in which
 //! stage and order they are applied, which objects an apply must leave alone, what the
 //! inventory becomes and what prune deletes, how a change set reads. As I/O (`ssa`, only
-//! there): discovery, server-side dry-run and apply, waiting for CRDs, deletion.
+//! there): discovery, server-side dry-run and apply, waiting for CRDs, deletion, waiting
+//! for health. kstatus (`health`) is a plain function over the live objects.
 //!
 //! Must not: read sources, render, or write the Kustomization's status (the Kustomization
 //! actor in `controller` does).
 
 pub mod changes;
 pub mod desired;
+pub mod health;
 pub mod managed;
 pub mod order;
 pub mod prune;
@@ -19,6 +21,7 @@ pub mod ssa;
 
 pub use changes::{Action, Change, ChangeSet};
 pub use desired::{Desired, ValidationError, validate};
+pub use health::{Health, HealthError};
 pub use order::{Stage, plan};
 pub use prune::{
     Exclusion, exclusion, force_enabled, inventory_of, is_owned_by, prune_disabled, stale,
