@@ -65,34 +65,34 @@ struct Scenario {
 
 impl Scenario {
     async fn start(prefix: &str, files: &[(&str, &str)]) -> Self {
-        Self::start_with(prefix, files, false).await
+        Self::start_with(prefix, files, |_| {}).await
     }
 
+    /// As [`Scenario::start`], with the controller's options changed by `configure`.
     async fn start_with(
         prefix: &str,
         files: &[(&str, &str)],
-        no_cross_namespace_refs: bool,
+        configure: impl FnOnce(&mut ControllerOptions),
     ) -> Self {
         env().ensure_crds().await.expect("CRDs");
         let namespace = env().namespace(prefix).await;
         let storage = scratch("storage");
-        let controller = Controller::start(
-            env().client().await,
-            ControllerOptions {
-                namespace: Some(namespace.name().to_string()),
-                storage: storage.path().to_path_buf(),
-                concurrent_fetches: 2,
-                http_addr: "127.0.0.1:0".parse().expect("address"),
-                advertised_addr: None,
-                max_artifact_size: 50 * 1024 * 1024,
-                field_manager: "driftless".to_string(),
-                concurrent: 4,
-                no_cross_namespace_refs,
-                override_managers: Vec::new(),
-            },
-        )
-        .await
-        .expect("controller starts");
+        let mut options = ControllerOptions {
+            namespace: Some(namespace.name().to_string()),
+            storage: storage.path().to_path_buf(),
+            concurrent_fetches: 2,
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            advertised_addr: None,
+            max_artifact_size: 50 * 1024 * 1024,
+            field_manager: "driftless".to_string(),
+            concurrent: 4,
+            no_cross_namespace_refs: false,
+            override_managers: Vec::new(),
+        };
+        configure(&mut options);
+        let controller = Controller::start(env().client().await, options)
+            .await
+            .expect("controller starts");
         let repo = TestRepo::new(files);
         let daemon = GitDaemon::start(&repo.root());
         let scenario = Self {
@@ -1205,7 +1205,7 @@ async fn cross_namespace_source_refs_are_refused_when_blocked() {
     let scenario = Scenario::start_with(
         "ks-cross-namespace",
         &[("deploy/a.yaml", config_map("a", "1").as_str())],
-        true,
+        |options| options.no_cross_namespace_refs = true,
     )
     .await;
     scenario.kustomization(
@@ -1468,4 +1468,102 @@ async fn a_health_check_timeout_fails_naming_the_deployment_and_a_failed_rollout
         message.contains("failed early due to stalled resources: [") && message.contains(&doomed),
         "{message}"
     );
+}
+
+#[actix_rt::test]
+async fn a_custom_resource_is_waited_for_until_ready_without_holding_the_only_slot() {
+    let scenario = Scenario::start_with(
+        "ks-health-cr",
+        &[
+            ("waiting/settings.yaml", config_map("waiting", "1").as_str()),
+            ("other/settings.yaml", config_map("other", "1").as_str()),
+        ],
+        |options| options.concurrent = 1,
+    )
+    .await;
+    let group = format!("{}.example.com", scenario.ns());
+    let definition = format!("databases.{group}");
+    scenario.apply(&json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": definition},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "databases", "singular": "database", "kind": "Database"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                   "x-kubernetes-preserve-unknown-fields": true}}}]},
+    }));
+    kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{definition}"),
+        ],
+        None,
+    );
+    scenario.apply(&json!({
+        "apiVersion": format!("{group}/v1"), "kind": "Database",
+        "metadata": {"name": "db", "namespace": scenario.ns()},
+    }));
+    let set_ready = |status: &str| {
+        let patch = json!({"status": {"conditions": [{"type": "Ready", "status": status,
+            "reason": "Provisioning", "message": "creating the volume",
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+        kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                scenario.ns(),
+                &format!("databases.{group}/db"),
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+            None,
+        );
+    };
+    set_ready("False");
+
+    scenario.kustomization(
+        "v1",
+        "waiting",
+        json!({"path": "./waiting", "targetNamespace": scenario.ns(), "timeout": "5m",
+               "healthChecks": [{"apiVersion": format!("{group}/v1"), "kind": "Database",
+                                 "name": "db"}]}),
+    );
+    let object = scenario
+        .wait_condition("waiting", "Healthy", "Unknown", "Progressing")
+        .await;
+    let (_, _, message) = condition(&object, "Healthy").expect("Healthy");
+    assert!(
+        message.starts_with("Running health checks for revision"),
+        "{message}"
+    );
+    // The one --concurrent slot is free while "waiting" waits.
+    scenario.kustomization(
+        "v1",
+        "other",
+        json!({"path": "./other", "targetNamespace": scenario.ns()}),
+    );
+    let other = scenario.wait_applied("other", &scenario.revision()).await;
+    assert_eq!(condition(&other, "Healthy"), None);
+    let waiting = scenario
+        .kustomizations()
+        .get("waiting")
+        .await
+        .expect("read");
+    assert_eq!(
+        condition(&waiting, "Healthy").map(|found| found.0),
+        Some("Unknown".to_string())
+    );
+
+    set_ready("True");
+    let object = scenario.wait_applied("waiting", &scenario.revision()).await;
+    let (status, reason, _) = condition(&object, "Healthy").expect("Healthy");
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Succeeded"));
+    let crds: Api<CustomResourceDefinition> = Api::all(scenario.client.clone());
+    let _ = crds.delete(&definition, &DeleteParams::background()).await;
 }
