@@ -663,7 +663,8 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
         "v1",
         "waits",
         json!({"path": "./deploy", "targetNamespace": scenario.ns(),
-               "wait": true}),
+               "healthCheckExprs": [{"apiVersion": "example.com/v1", "kind": "Database",
+                                       "current": "true"}]}),
     );
     let object = scenario
         .wait_condition("waits", "Stalled", "True", "UnsupportedField")
@@ -673,7 +674,7 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
         (status.as_str(), reason.as_str()),
         ("False", "UnsupportedField")
     );
-    assert!(message.contains("spec.wait"), "{message}");
+    assert!(message.contains("spec.healthCheckExprs"), "{message}");
 
     scenario.kustomization(
         "v1",
@@ -704,7 +705,7 @@ async fn unimplemented_fields_stall_and_a_missing_target_namespace_fails_clearly
     api.patch(
         "waits",
         &PatchParams::default(),
-        &Patch::Merge(&json!({"spec": {"wait": null}})),
+        &Patch::Merge(&json!({"spec": {"healthCheckExprs": null}})),
     )
     .await
     .expect("patch");
@@ -1743,4 +1744,293 @@ spec:
         "the Flux CRD was pruned"
     );
     let _ = crds.delete(name, &DeleteParams::background()).await;
+}
+
+/// A Deployment whose Pods no node accepts: it stays Pending, never Available.
+fn unschedulable(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+{spec}  selector:
+    matchLabels:
+      app: {name}
+  template:
+    metadata:
+      labels:
+        app: {name}
+    spec:
+      nodeSelector:
+        driftless.test/no-such-node: \"true\"
+      containers:
+      - name: app
+        image: nginx:1.21.6
+"
+    )
+}
+
+#[actix_rt::test]
+async fn wait_true_becomes_ready_and_healthy_once_the_deployment_and_job_finish() {
+    let job = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: busybox:1.36
+";
+    let scenario = Scenario::start(
+        "ks-wait",
+        &[
+            ("deploy/deployment.yaml", DEPLOYMENT),
+            ("deploy/job.yaml", job),
+            ("deploy/settings.yaml", config_map("settings", "1").as_str()),
+        ],
+    )
+    .await;
+    scenario.kustomization(
+        "v1",
+        "apps",
+        json!({"path": "./deploy", "targetNamespace": scenario.ns(), "wait": true}),
+    );
+    let object = scenario.wait_applied("apps", &scenario.revision()).await;
+    let (status, reason, message) = condition(&object, "Healthy").expect("Healthy");
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Succeeded"));
+    assert!(message.starts_with("Health check passed in "), "{message}");
+    // Ready only after the rollout and the Job really finished.
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), scenario.ns());
+    let deployment = deployments.get("my-app").await.expect("the Deployment");
+    let status = deployment.status.expect("a rollout status");
+    assert_eq!(status.available_replicas, Some(3));
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(scenario.client.clone(), scenario.ns());
+    let job = jobs.get("migrate").await.expect("the Job");
+    assert_eq!(job.status.and_then(|status| status.succeeded), Some(1));
+
+    // Without health checks the Healthy condition goes, as in Flux.
+    scenario
+        .kustomizations()
+        .patch(
+            "apps",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"wait": null}})),
+        )
+        .await
+        .expect("patch");
+    let api = scenario.kustomizations();
+    wait_for("the Healthy condition to go", PATIENCE, || async {
+        let object = api.get("apps").await.ok()?;
+        let status = object.status.as_ref()?;
+        (status.observed_generation == object.metadata.generation
+            && condition(&object, "Ready")?.0 == "True"
+            && condition(&object, "Healthy").is_none())
+        .then_some(())
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_health_check_timeout_fails_naming_the_deployment_and_a_failed_rollout_fails_early() {
+    let scenario = Scenario::start(
+        "ks-health-fail",
+        &[
+            (
+                "stuck/deployment.yaml",
+                unschedulable("stuck", "  replicas: 1\n").as_str(),
+            ),
+            (
+                "doomed/deployment.yaml",
+                unschedulable("doomed", "  replicas: 1\n  progressDeadlineSeconds: 1\n").as_str(),
+            ),
+        ],
+    )
+    .await;
+    let revision = scenario.revision();
+    // 30s is the shortest timeout Flux allows.
+    scenario.kustomization(
+        "v1",
+        "stuck",
+        json!({"path": "./stuck", "targetNamespace": scenario.ns(), "timeout": "30s",
+               "healthChecks": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "stuck"}]}),
+    );
+    scenario.kustomization(
+        "v1",
+        "doomed",
+        json!({"path": "./doomed", "targetNamespace": scenario.ns(), "timeout": "5m",
+               "wait": true}),
+    );
+
+    let object = scenario
+        .wait_condition("stuck", "Ready", "False", "HealthCheckFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    let stuck = format!("Deployment/{}/stuck status: 'InProgress: ", scenario.ns());
+    assert!(
+        message.starts_with("health check failed after ")
+            && message.contains("timeout waiting for: [")
+            && message.contains(&stuck),
+        "{message}"
+    );
+    let (status, reason, healthy) = condition(&object, "Healthy").expect("Healthy");
+    assert_eq!(
+        (status.as_str(), reason.as_str(), healthy.as_str()),
+        ("False", "HealthCheckFailed", message.as_str())
+    );
+    // The apply happened: the object is there and in the inventory, the revision was
+    // attempted, not applied.
+    let status = object.status.as_ref().expect("status");
+    assert_eq!(
+        status.last_attempted_revision.as_deref(),
+        Some(revision.as_str())
+    );
+    assert_eq!(status.last_applied_revision, None);
+    assert_eq!(
+        inventory_ids(&object),
+        vec![(
+            format!("{}_stuck_apps_Deployment", scenario.ns()),
+            "apps/v1".to_string()
+        )]
+    );
+    let deployments: Api<Deployment> = Api::namespaced(scenario.client.clone(), scenario.ns());
+    assert!(deployments.get_opt("stuck").await.expect("read").is_some());
+    // The Event follows the status write.
+    let selector = "involvedObject.kind=Kustomization,involvedObject.name=stuck,type=Warning,reason=HealthCheckFailed";
+    wait_for("a HealthCheckFailed Warning event", PATIENCE, || async {
+        let listed = kubectl_ok(
+            &[
+                "get",
+                "events",
+                "-n",
+                scenario.ns(),
+                "--field-selector",
+                selector,
+                "-o",
+                "name",
+            ],
+            None,
+        );
+        (!listed.trim().is_empty()).then_some(())
+    })
+    .await;
+
+    // A rollout past its progress deadline is Failed: no waiting for the 5m timeout.
+    let object = scenario
+        .wait_condition("doomed", "Healthy", "False", "HealthCheckFailed")
+        .await;
+    let (_, _, message) = condition(&object, "Ready").expect("Ready");
+    let doomed = format!(
+        "Deployment/{}/doomed status: 'Failed: progress deadline exceeded",
+        scenario.ns()
+    );
+    assert!(
+        message.contains("failed early due to stalled resources: [") && message.contains(&doomed),
+        "{message}"
+    );
+}
+
+#[actix_rt::test]
+async fn a_custom_resource_is_waited_for_until_ready_without_holding_the_only_slot() {
+    let scenario = Scenario::start_with(
+        "ks-health-cr",
+        &[
+            ("waiting/settings.yaml", config_map("waiting", "1").as_str()),
+            ("other/settings.yaml", config_map("other", "1").as_str()),
+        ],
+        ControllerOptions {
+            concurrent: 1,
+            ..ControllerOptions::default()
+        },
+    )
+    .await;
+    let group = format!("{}.example.com", scenario.ns());
+    let definition = format!("databases.{group}");
+    scenario.apply(&json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": definition},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "databases", "singular": "database", "kind": "Database"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                   "x-kubernetes-preserve-unknown-fields": true}}}]},
+    }));
+    kubectl_ok(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            &format!("crd/{definition}"),
+        ],
+        None,
+    );
+    scenario.apply(&json!({
+        "apiVersion": format!("{group}/v1"), "kind": "Database",
+        "metadata": {"name": "db", "namespace": scenario.ns()},
+    }));
+    let set_ready = |status: &str| {
+        let patch = json!({"status": {"conditions": [{"type": "Ready", "status": status,
+            "reason": "Provisioning", "message": "creating the volume",
+            "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+        kubectl_ok(
+            &[
+                "patch",
+                "-n",
+                scenario.ns(),
+                &format!("databases.{group}/db"),
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                &patch.to_string(),
+            ],
+            None,
+        );
+    };
+    set_ready("False");
+
+    scenario.kustomization(
+        "v1",
+        "waiting",
+        json!({"path": "./waiting", "targetNamespace": scenario.ns(), "timeout": "5m",
+               "healthChecks": [{"apiVersion": format!("{group}/v1"), "kind": "Database",
+                                 "name": "db"}]}),
+    );
+    let object = scenario
+        .wait_condition("waiting", "Healthy", "Unknown", "Progressing")
+        .await;
+    let (_, _, message) = condition(&object, "Healthy").expect("Healthy");
+    assert!(
+        message.starts_with("Running health checks for revision"),
+        "{message}"
+    );
+    // The one --concurrent slot is free while "waiting" waits.
+    scenario.kustomization(
+        "v1",
+        "other",
+        json!({"path": "./other", "targetNamespace": scenario.ns()}),
+    );
+    let other = scenario.wait_applied("other", &scenario.revision()).await;
+    assert_eq!(condition(&other, "Healthy"), None);
+    let waiting = scenario
+        .kustomizations()
+        .get("waiting")
+        .await
+        .expect("read");
+    assert_eq!(
+        condition(&waiting, "Healthy").map(|found| found.0),
+        Some("Unknown".to_string())
+    );
+
+    set_ready("True");
+    let object = scenario.wait_applied("waiting", &scenario.revision()).await;
+    let (status, reason, _) = condition(&object, "Healthy").expect("Healthy");
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Succeeded"));
+    let crds: Api<CustomResourceDefinition> = Api::all(scenario.client.clone());
+    let _ = crds.delete(&definition, &DeleteParams::background()).await;
 }

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::changes::{Action, ChangeSet};
 use super::desired::{Desired, subject};
+use super::health::{Health, HealthError, Unhealthy, assess};
 use super::managed::take_over_patch;
 use super::order::Stage;
 use super::prune::{Exclusion, exclusion, force_enabled, is_owned_by, prune_disabled};
@@ -28,6 +29,9 @@ use crate::api::inventory::ObjectId;
 /// How long CRDs get to become Established (Flux waits 60 s for its first stage).
 const ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(250);
+/// Between two reads of the objects a health check waits for. Flux polls every 5 s; the
+/// reads are one GET per object still unhealthy, so a shorter pause costs little.
+const HEALTH_POLL: Duration = Duration::from_secs(2);
 
 /// A failed step of an apply or prune, naming the object.
 #[derive(Debug, thiserror::Error)]
@@ -592,6 +596,62 @@ impl Applier {
             }
             remaining = still;
             tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until every one of `objects` (id, apiVersion) is Current, any is Failed (no
+    /// point waiting for the rest), or `timeout` passes. The first read is immediate; an
+    /// object once Current is not read again. Returns how long it took.
+    pub async fn wait_healthy(
+        &mut self,
+        objects: &[(ObjectId, String)],
+        timeout: Duration,
+    ) -> Result<Duration, HealthError> {
+        let started = tokio::time::Instant::now();
+        let deadline = started + timeout;
+        let mut pending: Vec<&(ObjectId, String)> = objects.iter().collect();
+        loop {
+            let mut unhealthy = Vec::new();
+            let mut failed = Vec::new();
+            for entry in pending {
+                let (id, api_version) = entry;
+                // Err: no live object to assess, and why.
+                let status = match self.live(id, api_version).await {
+                    Ok(Some((_, live))) => serde_json::to_value(&live)
+                        .map(|live| assess(&live))
+                        .map_err(|error| format!("Unknown: {error}")),
+                    Ok(None) => Err("NotFound".to_string()),
+                    // Read again at the next poll; the error is the status if time runs out.
+                    Err(error) => Err(format!("Unknown: {error}")),
+                };
+                let note = |status: String| Unhealthy {
+                    subject: subject(id),
+                    status,
+                };
+                match status {
+                    Ok(Health::Current) => {}
+                    Ok(health @ Health::Failed(_)) => failed.push(note(health.to_string())),
+                    Ok(health @ Health::InProgress(_)) => {
+                        unhealthy.push((entry, note(health.to_string())));
+                    }
+                    Err(status) => unhealthy.push((entry, note(status))),
+                }
+            }
+            let took = started.elapsed();
+            if !failed.is_empty() {
+                return Err(HealthError::Failed { took, failed });
+            }
+            if unhealthy.is_empty() {
+                return Ok(took);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                let unhealthy = unhealthy.into_iter().map(|(_, note)| note).collect();
+                return Err(HealthError::Timeout { took, unhealthy });
+            }
+            tracing::debug!(waiting = unhealthy.len(), "objects not healthy yet");
+            pending = unhealthy.into_iter().map(|(entry, _)| entry).collect();
+            tokio::time::sleep(HEALTH_POLL.min(deadline - now)).await;
         }
     }
 

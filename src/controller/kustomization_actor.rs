@@ -1,6 +1,7 @@
 //! One actor per Kustomization: it renders the artifact of its source at `spec.path`,
 //! applies the result in stages with server-side apply, prunes what left the inventory,
-//! and writes the object's status and Events as Flux does.
+//! waits for the applied objects' health when the spec asks (outside the `--concurrent`
+//! limit), and writes the object's status and Events as Flux does.
 //!
 //! A reconcile runs on a new artifact of the source (`CommitChanged`), on a new generation,
 //! on a new `reconcile.fluxcd.io/requestedAt`, every `spec.interval`, and `spec.retryInterval`
@@ -881,14 +882,9 @@ fn unsupported_field(spec: &KustomizationSpec) -> Option<&'static str> {
                 .any(|dependency| dependency.ready_expr.is_some()),
         ),
         (
-            "healthChecks",
-            non_empty(spec.health_checks.as_ref().map(Vec::len)),
-        ),
-        (
             "healthCheckExprs",
             non_empty(spec.health_check_exprs.as_ref().map(Vec::len)),
         ),
-        ("wait", spec.wait == Some(true)),
         (
             "sourceRef.kind",
             spec.source_ref.kind != SourceKind::GitRepository,
@@ -1077,10 +1073,11 @@ async fn reconcile_once(
         return Outcome::Failed;
     }
     let status = object.status.as_ref();
-    if status.and_then(|status| status.observed_generation) != object.metadata.generation
+    let announced = status.and_then(|status| status.observed_generation)
+        != object.metadata.generation
         || status.and_then(|status| status.last_attempted_revision.as_deref())
-            != Some(revision.as_str())
-    {
+            != Some(revision.as_str());
+    if announced {
         report.progressing(&revision).await;
     }
     let mut changes = ChangeSet::default();
@@ -1092,8 +1089,18 @@ async fn reconcile_once(
             .event(EventType::Warning, reasons::FLUX_CRD_SKIPPED, &note)
             .await;
     }
-    match applied {
+    // apply_revision has released its `--concurrent` slot: a long health wait holds none.
+    let applied = match applied {
         Ok(inventory) => {
+            match check_health(&report, &revision, &inventory, &changes, timeout, announced).await {
+                Ok(healthy) => Ok((inventory, healthy)),
+                Err(failure) => Err((failure, Some(inventory))),
+            }
+        }
+        Err(failed) => Err(failed),
+    };
+    match applied {
+        Ok((inventory, healthy)) => {
             metrics::gauge!(
                 names::MANAGED_OBJECTS,
                 &names::source_labels(
@@ -1105,7 +1112,17 @@ async fn reconcile_once(
             .set(inventory.entries.len() as f64);
             let message = format!("Applied revision: {revision}");
             tracing::info!(revision, "applied");
-            report.succeeded(&revision, inventory, &message).await;
+            let was_healthy = report
+                .previous(types::HEALTHY)
+                .is_some_and(|condition| condition.status == "True");
+            report
+                .succeeded(&revision, inventory, &message, healthy.as_deref())
+                .await;
+            if let Some(healthy) = healthy.as_deref().filter(|_| !was_healthy) {
+                report
+                    .event(EventType::Normal, reasons::SUCCEEDED, healthy)
+                    .await;
+            }
             let summary = changes.summary();
             if !summary.is_empty() {
                 report
@@ -1135,6 +1152,72 @@ async fn reconcile_once(
                 .event(EventType::Warning, failure.reason, &note)
                 .await;
             Outcome::Failed
+        }
+    }
+}
+
+/// Whether the spec asks for the applied objects' health after each apply.
+fn checks_health(spec: &KustomizationSpec) -> bool {
+    spec.wait == Some(true)
+        || spec
+            .health_checks
+            .as_ref()
+            .is_some_and(|refs| !refs.is_empty())
+}
+
+/// Waits within `timeout` until the objects `wait` or `healthChecks` name are healthy.
+/// Returns the Healthy condition's message, or `None` when the spec asks for no check.
+async fn check_health(
+    report: &Report<'_>,
+    revision: &str,
+    inventory: &ResourceInventory,
+    changes: &ChangeSet,
+    timeout: Duration,
+    announced: bool,
+) -> Result<Option<String>, Failure> {
+    let object = report.object;
+    if !checks_health(&object.spec) {
+        return Ok(None);
+    }
+    let skipped: Vec<String> = changes
+        .entries
+        .iter()
+        .filter(|change| change.action == apply::Action::Skipped)
+        .map(|change| change.subject.clone())
+        .collect();
+    let own = ObjectId {
+        namespace: object.namespace().unwrap_or_default(),
+        name: object.name_any(),
+        group: Kustomization::group(&()).into_owned(),
+        kind: KIND.to_string(),
+    };
+    let targets = apply::health::targets(
+        object.spec.wait == Some(true),
+        object.spec.health_checks.as_deref().unwrap_or_default(),
+        inventory,
+        &skipped,
+        &own,
+    );
+    let message =
+        format!("Running health checks for revision {revision} with a timeout of {timeout:?}");
+    report
+        .checking_health(revision, inventory, &message, announced)
+        .await;
+    // Read as the Kustomization's ServiceAccount, as Flux does: health is part of its
+    // reconcile, within its rights.
+    let mut applier = applier_for(report.shared, report.object)
+        .map_err(|error| Failure::new(reasons::HEALTH_CHECK_FAILED, error.to_string()))?;
+    match applier.wait_healthy(&targets, timeout).await {
+        Ok(took) => Ok(Some(format!(
+            "Health check passed in {}",
+            apply::health::elapsed(took)
+        ))),
+        Err(error) => {
+            tracing::debug!(%error, retryable = error.is_retryable(), "unhealthy");
+            Err(Failure::new(
+                reasons::HEALTH_CHECK_FAILED,
+                error.to_string(),
+            ))
         }
     }
 }
@@ -1541,8 +1624,32 @@ impl Report<'_> {
         .await;
     }
 
-    async fn progressing(&self, revision: &str) {
-        let message = format!("Reconciliation in progress: applying revision {revision}");
+    /// The object's current condition `kind`.
+    fn previous(&self, kind: &str) -> Option<Condition> {
+        self.object
+            .status
+            .as_ref()
+            .and_then(|status| status.conditions.iter().find(|known| known.type_ == kind))
+            .cloned()
+    }
+
+    /// The Healthy condition: only while the spec asks for health checks (Flux removes it
+    /// otherwise), with this reconcile's `verdict` (status, reason, message) or the last one.
+    fn healthy(&self, verdict: Option<(&str, &str, &str)>) -> Option<Condition> {
+        if !checks_health(&self.object.spec) {
+            return None;
+        }
+        match verdict {
+            Some((status, reason, message)) => {
+                Some(self.condition(types::HEALTHY, status, reason, message))
+            }
+            None => self.previous(types::HEALTHY),
+        }
+    }
+
+    /// The base of a write made while the reconcile is still running: the request is not
+    /// handled yet.
+    fn base_in_progress(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut status = self.base();
         status.remove("lastHandledReconcileAt");
         if let Some(previous) = self
@@ -1553,17 +1660,69 @@ impl Report<'_> {
         {
             status.insert("lastHandledReconcileAt".into(), json!(previous));
         }
-        status.insert(
-            "conditions".into(),
-            json!([
-                self.condition(types::READY, "Unknown", reasons::PROGRESSING, &message),
-                self.condition(types::RECONCILING, "True", reasons::PROGRESSING, &message),
-            ]),
+        status
+    }
+
+    fn applying(&self, revision: &str) -> Condition {
+        let message = format!("Reconciliation in progress: applying revision {revision}");
+        self.condition(types::READY, "Unknown", reasons::PROGRESSING, &message)
+    }
+
+    async fn progressing(&self, revision: &str) {
+        let mut status = self.base_in_progress();
+        let ready = self.applying(revision);
+        let reconciling = self.condition(
+            types::RECONCILING,
+            "True",
+            reasons::PROGRESSING,
+            &ready.message,
         );
+        let conditions: Vec<Condition> = [Some(ready), Some(reconciling), self.healthy(None)]
+            .into_iter()
+            .flatten()
+            .collect();
+        status.insert("conditions".into(), json!(conditions));
         self.write(status).await;
     }
 
-    async fn succeeded(&self, revision: &str, inventory: ResourceInventory, message: &str) {
+    /// Applied, now waiting for health: the inventory is recorded already (what was applied
+    /// must be pruned later whatever the health), Ready stays as it was unless this
+    /// reconcile announced a new revision.
+    async fn checking_health(
+        &self,
+        revision: &str,
+        inventory: &ResourceInventory,
+        message: &str,
+        announced: bool,
+    ) {
+        let mut status = self.base_in_progress();
+        status.insert("lastAttemptedRevision".into(), json!(revision));
+        status.insert("inventory".into(), json!(inventory));
+        let ready = if announced {
+            Some(self.applying(revision))
+        } else {
+            self.previous(types::READY)
+        };
+        let conditions: Vec<Condition> = [
+            ready,
+            Some(self.condition(types::RECONCILING, "True", reasons::PROGRESSING, message)),
+            self.healthy(Some(("Unknown", reasons::PROGRESSING, message))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        status.insert("conditions".into(), json!(conditions));
+        self.write(status).await;
+    }
+
+    /// `healthy`: the message of a health check that passed, if one ran.
+    async fn succeeded(
+        &self,
+        revision: &str,
+        inventory: ResourceInventory,
+        message: &str,
+        healthy: Option<&str>,
+    ) {
         let mut status = self.base();
         status.insert(
             "observedGeneration".into(),
@@ -1572,14 +1731,16 @@ impl Report<'_> {
         status.insert("lastAppliedRevision".into(), json!(revision));
         status.insert("lastAttemptedRevision".into(), json!(revision));
         status.insert("inventory".into(), json!(inventory));
+        let ready = self.condition(
+            types::READY,
+            "True",
+            reasons::RECONCILIATION_SUCCEEDED,
+            message,
+        );
+        let healthy = self.healthy(healthy.map(|passed| ("True", reasons::SUCCEEDED, passed)));
         status.insert(
             "conditions".into(),
-            json!([self.condition(
-                types::READY,
-                "True",
-                reasons::RECONCILIATION_SUCCEEDED,
-                message
-            )]),
+            json!([ready].into_iter().chain(healthy).collect::<Vec<_>>()),
         );
         self.write(status).await;
     }
@@ -1607,6 +1768,12 @@ impl Report<'_> {
                 &failure.message,
             ));
         }
+        let unhealthy = (failure.reason == reasons::HEALTH_CHECK_FAILED).then_some((
+            "False",
+            reasons::HEALTH_CHECK_FAILED,
+            failure.message.as_str(),
+        ));
+        conditions.extend(self.healthy(unhealthy));
         status.insert("conditions".into(), json!(conditions));
         self.write(status).await;
     }
@@ -1695,7 +1862,9 @@ mod tests {
         assert_eq!(unsupported_field(&kustomization(json!({})).spec), None);
         assert_eq!(
             unsupported_field(
-                &kustomization(json!({"wait": false, "dependsOn": [{"name": "infra"}]})).spec
+                &kustomization(json!({"wait": true, "dependsOn": [{"name": "infra"}],
+                                      "healthChecks": [{"kind": "Deployment", "name": "web"}]}))
+                .spec
             ),
             None
         );
@@ -1706,21 +1875,12 @@ mod tests {
                 "kubeConfig",
             ),
             (
-                json!({"serviceAccountName": "tenant"}),
-                "serviceAccountName",
-            ),
-            (
                 json!({"dependsOn": [{"name": "infra", "readyExpr": "dep.status.ready"}]}),
                 "dependsOn[].readyExpr",
             ),
             (
-                json!({"healthChecks": [{"kind": "Deployment", "name": "web"}]}),
-                "healthChecks",
-            ),
-            (json!({"wait": true}), "wait"),
-            (
-                json!({"driftDetection": {"mode": "warn"}}),
-                "driftDetection.mode",
+                json!({"healthCheckExprs": [{"apiVersion": "example.com/v1", "kind": "Database", "current": "true"}]}),
+                "healthCheckExprs",
             ),
             (
                 json!({"sourceRef": {"kind": "OCIRepository", "name": "oci"}}),
@@ -1731,6 +1891,18 @@ mod tests {
                 unsupported_field(&kustomization(spec.clone()).spec),
                 Some(field),
                 "{spec}"
+            );
+        }
+        for implemented in [
+            json!({"serviceAccountName": "tenant"}),
+            json!({"driftDetection": {"mode": "warn"}}),
+            json!({"wait": true}),
+            json!({"healthChecks": [{"kind": "Deployment", "name": "app"}]}),
+        ] {
+            assert_eq!(
+                unsupported_field(&kustomization(implemented.clone()).spec),
+                None,
+                "{implemented}"
             );
         }
     }
