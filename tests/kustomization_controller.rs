@@ -78,6 +78,10 @@ impl Scenario {
                 namespace: Some(namespace.name().to_string()),
                 storage: storage.path().to_path_buf(),
                 concurrent_fetches: 2,
+                // Kustomization actors on two arbiters with clients of their own, as in
+                // `driftless run` on two cores.
+                arbiters: 2,
+                client_config: Some(env().config().await),
                 ..options
             },
         )
@@ -2033,4 +2037,140 @@ async fn a_custom_resource_is_waited_for_until_ready_without_holding_the_only_sl
     assert_eq!((status.as_str(), reason.as_str()), ("True", "Succeeded"));
     let crds: Api<CustomResourceDefinition> = Api::all(scenario.client.clone());
     let _ = crds.delete(&definition, &DeleteParams::background()).await;
+}
+
+#[actix_rt::test]
+async fn two_kustomizations_sharing_one_source_both_follow_one_push() {
+    let scenario = Scenario::start(
+        "ks-shared-source",
+        &[
+            (
+                "frontend/settings.yaml",
+                config_map("frontend", "1").as_str(),
+            ),
+            ("backend/settings.yaml", config_map("backend", "1").as_str()),
+        ],
+    )
+    .await;
+    let ns = scenario.ns().to_string();
+    for name in ["frontend", "backend"] {
+        scenario.kustomization(
+            "v1",
+            name,
+            json!({"path": format!("./{name}"), "targetNamespace": ns}),
+        );
+    }
+    let first = scenario.revision();
+    for name in ["frontend", "backend"] {
+        scenario.wait_applied(name, &first).await;
+    }
+    scenario.repo.write_files(&[
+        (
+            "frontend/settings.yaml",
+            config_map("frontend", "2").as_str(),
+        ),
+        ("backend/settings.yaml", config_map("backend", "2").as_str()),
+    ]);
+    let second = scenario.push("both change");
+    let config_maps = scenario.config_maps();
+    for name in ["frontend", "backend"] {
+        scenario.wait_applied(name, &second).await;
+        let found = config_maps.get(name).await.expect("applied");
+        assert_eq!(
+            found
+                .data
+                .unwrap_or_default()
+                .get("value")
+                .map(String::as_str),
+            Some("2"),
+            "{name}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_hundred_kustomizations_reconcile_in_parallel_and_all_follow_one_push() {
+    const COUNT: usize = 100;
+    let scenario = Scenario::start(
+        "ks-hundred",
+        &[
+            ("app/settings.yaml", config_map("settings", "1").as_str()),
+            ("app/flags.yaml", config_map("flags", "on").as_str()),
+        ],
+    )
+    .await;
+    let ns = scenario.ns().to_string();
+    // One `kubectl apply` for all of them, as a user applying a generated list would.
+    let items: Vec<Value> = (0..COUNT)
+        .map(|index| {
+            json!({
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+                "kind": "Kustomization",
+                "metadata": {"name": format!("app-{index}"), "namespace": ns},
+                "spec": {"interval": "1h", "prune": true, "path": "./app",
+                         "targetNamespace": ns, "namePrefix": format!("app-{index}-"),
+                         "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+            })
+        })
+        .collect();
+    scenario.apply(&json!({"apiVersion": "v1", "kind": "List", "items": items}));
+    let api = scenario.kustomizations();
+    let all_applied = |revision: String| {
+        let api = api.clone();
+        async move {
+            let listed = api.list(&Default::default()).await.ok()?;
+            let done = listed
+                .items
+                .iter()
+                .filter(|object| {
+                    condition(object, "Ready").is_some_and(|ready| ready.0 == "True")
+                        && object
+                            .status
+                            .as_ref()
+                            .and_then(|status| status.last_applied_revision.as_deref())
+                            == Some(revision.as_str())
+                })
+                .count();
+            (done == COUNT).then_some(())
+        }
+    };
+    let first = scenario.revision();
+    wait_for("all hundred Ready", PATIENCE * 2, || {
+        all_applied(first.clone())
+    })
+    .await;
+    let config_maps = scenario.config_maps();
+    let listed = config_maps.list(&Default::default()).await.expect("list");
+    let applied = listed
+        .items
+        .iter()
+        .filter(|config| {
+            config
+                .metadata
+                .name
+                .as_deref()
+                .is_some_and(|name| name.starts_with("app-"))
+        })
+        .count();
+    assert_eq!(applied, COUNT * 2);
+
+    scenario
+        .repo
+        .write_files(&[("app/settings.yaml", config_map("settings", "2").as_str())]);
+    let second = scenario.push("one change for all");
+    wait_for("all hundred at the new commit", PATIENCE * 2, || {
+        all_applied(second.clone())
+    })
+    .await;
+    let last = config_maps
+        .get(&format!("app-{}-settings", COUNT - 1))
+        .await
+        .expect("the last one's ConfigMap");
+    assert_eq!(
+        last.data
+            .unwrap_or_default()
+            .get("value")
+            .map(String::as_str),
+        Some("2")
+    );
 }

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::json;
 
-use super::run::{client, wait_for_signal};
+use super::run::{config, wait_for_signal};
 use crate::api::git_repository::v1::GitRepository;
 use crate::api::kustomization::v1::Kustomization;
 use crate::controller::source_actor::REQUESTED_AT;
@@ -126,9 +126,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let system = actix::System::new();
     let outcome = system.block_on(async move {
-        let client = client(Some(&kubeconfig)).await?;
+        let config = config(Some(&kubeconfig)).await?;
+        let client = kube::Client::try_from(config.clone())
+            .context("failed to create the Kubernetes client")?;
         publish(&client, &url).await?;
-        let controller = start_controller(client.clone(), &args, &storage).await?;
+        let controller = start_controller(client.clone(), config, &args, &storage).await?;
         print_guide(&kubeconfig, controller.http_addr);
         let story = actix::spawn(roll_out_second_commit(client, repository, first));
         wait_for_signal().await;
@@ -292,6 +294,7 @@ async fn publish(client: &kube::Client, url: &str) -> anyhow::Result<()> {
 /// The controller, on `--metrics-addr` or, when that port is taken, on a free one.
 async fn start_controller(
     client: kube::Client,
+    config: kube::Config,
     args: &DemoArgs,
     storage: &Path,
 ) -> anyhow::Result<Controller> {
@@ -299,6 +302,7 @@ async fn start_controller(
         namespace: None,
         storage: storage.to_path_buf(),
         http_addr,
+        client_config: Some(config.clone()),
         ..ControllerOptions::default()
     };
     match Controller::start(client.clone(), options(args.metrics_addr)).await {

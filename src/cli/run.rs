@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// applying them would replace driftless's.
     #[arg(long)]
     pub allow_flux_crds: bool,
+    /// How many threads (actix Arbiters, each with its own API connections) carry the
+    /// Kustomization actors; one per core by default.
+    #[arg(long, value_name = "N")]
+    pub arbiters: Option<usize>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -69,10 +73,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let system = actix::System::new();
     system.block_on(async move {
-        let client = client(args.kubeconfig.as_deref()).await?;
+        let config = config(args.kubeconfig.as_deref()).await?;
+        let client = kube::Client::try_from(config.clone())
+            .context("failed to create the Kubernetes client")?;
+        let defaults = ControllerOptions::default();
         let controller = Controller::start(
             client,
             ControllerOptions {
+                arbiters: args.arbiters.unwrap_or(defaults.arbiters),
+                client_config: Some(config),
                 namespace: args.namespace,
                 storage: args.storage,
                 concurrent_fetches: args.concurrent_fetches,
@@ -105,8 +114,8 @@ fn cluster_configured() -> bool {
     in_cluster || kubeconfig
 }
 
-/// A client for `kubeconfig`, or for the cluster the environment names.
-pub(super) async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Client> {
+/// The configuration of `kubeconfig`, or of the cluster the environment names.
+pub(super) async fn config(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Config> {
     let config = match kubeconfig {
         Some(path) => {
             let file = kube::config::Kubeconfig::read_from(path)
@@ -119,7 +128,7 @@ pub(super) async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Cl
             "no cluster configured: pass --kubeconfig, set KUBECONFIG, or run in a cluster",
         )?,
     };
-    kube::Client::try_from(config).context("failed to create the Kubernetes client")
+    Ok(config)
 }
 
 /// Returns on SIGINT (Ctrl-C) or SIGTERM.

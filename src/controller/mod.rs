@@ -66,6 +66,14 @@ pub struct ControllerOptions {
     /// The ServiceAccount (in each Kustomization's namespace) that Kustomizations without
     /// `spec.serviceAccountName` act as; the controller itself when `None`.
     pub default_service_account: Option<String>,
+    /// How many Arbiters (threads, each with its own runtime) carry the Kustomization
+    /// actors; one per core by default.
+    pub arbiters: usize,
+    /// The configuration each Arbiter makes its own client from (a client's connections
+    /// belong to the runtime that made it, so one client for all would do every request's
+    /// I/O on one thread). Without it, every Arbiter shares the client given to
+    /// [`Controller::start`].
+    pub client_config: Option<kube::Config>,
 }
 
 impl Default for ControllerOptions {
@@ -84,6 +92,8 @@ impl Default for ControllerOptions {
             override_managers: Vec::new(),
             allow_flux_crds: false,
             default_service_account: None,
+            arbiters: std::thread::available_parallelism().map_or(1, usize::from),
+            client_config: None,
         }
     }
 }
@@ -103,12 +113,17 @@ pub enum ControllerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("failed to create a Kubernetes client for an arbiter: {0}")]
+    Client(#[source] kube::Error),
+    #[error("an arbiter stopped while starting")]
+    Arbiter,
 }
 
 impl ControllerError {
-    /// Neither fixes itself: a path or a port must change.
+    /// A path, a port or a configuration must change; an arbiter that died at start-up
+    /// may not die again.
     pub fn is_retryable(&self) -> bool {
-        false
+        matches!(self, Self::Arbiter)
     }
 }
 
@@ -120,6 +135,7 @@ pub struct Controller {
     pub http_addr: SocketAddr,
     pub supervisor: Addr<Supervisor>,
     server: tokio::task::JoinHandle<()>,
+    arbiters: Vec<actix::Arbiter>,
 }
 
 impl Controller {
@@ -162,7 +178,7 @@ impl Controller {
             controller: options.field_manager.clone(),
             instance: std::env::var("POD_NAME").ok(),
         };
-        let recorder = Arc::new(Recorder::new(client.clone(), reporter));
+        let recorder = Arc::new(Recorder::new(client.clone(), reporter.clone()));
         let kustomization_shared = kustomization_actor::KustomizationShared {
             client: client.clone(),
             subscriptions: subscriptions.clone(),
@@ -192,8 +208,25 @@ impl Controller {
             artifact_base_url: format!("http://{advertised}"),
             max_artifact_size: options.max_artifact_size,
         };
-        let supervisor =
-            Supervisor::new(shared, kustomization_shared, options.namespace.clone()).start();
+        let mut arbiters = Vec::new();
+        let mut lanes = Vec::new();
+        for _ in 0..options.arbiters.max(1) {
+            let arbiter = actix::Arbiter::new();
+            let handle = arbiter.handle();
+            arbiters.push(arbiter);
+            let mut lane_shared = kustomization_shared.clone();
+            if let Some(config) = &options.client_config {
+                let lane_client = client_on(&handle, config.clone()).await?;
+                lane_shared.recorder =
+                    Arc::new(Recorder::new(lane_client.clone(), reporter.clone()));
+                lane_shared.client = lane_client;
+            }
+            lanes.push(supervisor::Lane {
+                arbiter: handle,
+                shared: lane_shared,
+            });
+        }
+        let supervisor = Supervisor::new(shared, lanes, options.namespace.clone()).start();
         tracing::info!(http = %http_addr, storage = %storage.display(), "controller started");
         Ok(Self {
             store,
@@ -201,12 +234,34 @@ impl Controller {
             http_addr,
             supervisor,
             server,
+            arbiters,
         })
     }
+}
+
+/// A client made on `arbiter`'s runtime, so its connections live there.
+async fn client_on(
+    arbiter: &actix::ArbiterHandle,
+    config: kube::Config,
+) -> Result<kube::Client, ControllerError> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let spawned = arbiter.spawn(async move {
+        let _ = sender.send(kube::Client::try_from(config));
+    });
+    if !spawned {
+        return Err(ControllerError::Arbiter);
+    }
+    receiver
+        .await
+        .map_err(|_| ControllerError::Arbiter)?
+        .map_err(ControllerError::Client)
 }
 
 impl Drop for Controller {
     fn drop(&mut self) {
         self.server.abort();
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
     }
 }

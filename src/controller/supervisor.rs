@@ -24,10 +24,20 @@ use super::store::SourceKey;
 use crate::api::git_repository::v1::GitRepository;
 use crate::api::kustomization::v1::Kustomization;
 
+/// Where Kustomization actors run: an Arbiter (a thread with its own runtime) and what
+/// the actors on it share, with a client made on that runtime.
+#[derive(Clone)]
+pub struct Lane {
+    pub arbiter: ArbiterHandle,
+    pub shared: KustomizationShared,
+}
+
 /// Watches GitRepositories and Kustomizations and supervises their actors.
 pub struct Supervisor {
     shared: SourceShared,
-    kustomization_shared: KustomizationShared,
+    /// Kustomization actors are spread over these, in turn.
+    lanes: Vec<Lane>,
+    next_lane: usize,
     namespace: Option<String>,
     actors: HashMap<SourceKey, Addr<SourceActor>>,
     /// The objects listed since the watcher's last (re)start, while it lists.
@@ -41,14 +51,12 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(
-        shared: SourceShared,
-        kustomization_shared: KustomizationShared,
-        namespace: Option<String>,
-    ) -> Self {
+    /// `lanes` must not be empty.
+    pub fn new(shared: SourceShared, lanes: Vec<Lane>, namespace: Option<String>) -> Self {
         Self {
             shared,
-            kustomization_shared,
+            lanes,
+            next_lane: 0,
             namespace,
             actors: HashMap::new(),
             listing: None,
@@ -94,8 +102,15 @@ impl Supervisor {
             }
             _ => {
                 tracing::info!(kustomization = %format!("{}/{}", key.0, key.1), "watching a new kustomization");
-                let actor =
-                    KustomizationActor::new(self.kustomization_shared.clone(), object).start();
+                let Some(lane) = self.lanes.get(self.next_lane % self.lanes.len().max(1)) else {
+                    tracing::error!("no arbiter to run Kustomization actors on");
+                    return;
+                };
+                self.next_lane = self.next_lane.wrapping_add(1);
+                let shared = lane.shared.clone();
+                let actor = KustomizationActor::start_in_arbiter(&lane.arbiter, move |_| {
+                    KustomizationActor::new(shared, object)
+                });
                 self.kustomizations.insert(key, actor);
             }
         }

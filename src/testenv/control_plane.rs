@@ -496,12 +496,16 @@ fn render_kubeconfig(server: &str, ca_pem: &str, token: &str) -> Result<String, 
 
 /// A kube client for a kubeconfig file.
 pub async fn client_from_kubeconfig(path: &Path) -> Result<kube::Client, TestEnvError> {
+    kube::Client::try_from(config_from_kubeconfig(path).await?).map_err(TestEnvError::Client)
+}
+
+/// The client configuration a kubeconfig file holds.
+pub async fn config_from_kubeconfig(path: &Path) -> Result<kube::Config, TestEnvError> {
     let kubeconfig = Kubeconfig::read_from(path)
         .map_err(|error| TestEnvError::Kubeconfig(format!("{}: {error}", path.display())))?;
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|error| TestEnvError::Kubeconfig(format!("{}: {error}", path.display())))?;
-    kube::Client::try_from(config).map_err(TestEnvError::Client)
+        .map_err(|error| TestEnvError::Kubeconfig(format!("{}: {error}", path.display())))
 }
 
 async fn api_server_ready(client: &kube::Client) -> Result<bool, kube::Error> {

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use binaries::{ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION};
-pub use control_plane::{ControlPlane, ControlPlaneOptions, client_from_kubeconfig, free_port};
+pub use control_plane::{
+    ControlPlane, ControlPlaneOptions, client_from_kubeconfig, config_from_kubeconfig, free_port,
+};
 pub use shared::{NamespaceGuard, TEST_KUBECONFIG_ENV, TestEnv, install_crds, kubectl_program};
 
 /// Why the local control plane could not be built, started or used.

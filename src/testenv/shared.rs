@@ -15,7 +15,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use super::TestEnvError;
-use super::control_plane::{ControlPlane, ControlPlaneOptions, client_from_kubeconfig};
+use super::control_plane::{
+    ControlPlane, ControlPlaneOptions, client_from_kubeconfig, config_from_kubeconfig,
+};
 
 /// The environment variable naming the kubeconfig of a control plane to reuse.
 pub const TEST_KUBECONFIG_ENV: &str = "DRIFTLESS_TEST_KUBECONFIG";
@@ -90,6 +92,15 @@ impl TestEnv {
         match client_from_kubeconfig(&self.kubeconfig).await {
             Ok(client) => client,
             Err(error) => panic!("cannot build a client for the local control plane: {error}"),
+        }
+    }
+
+    /// The client configuration of the control plane, for components that make clients
+    /// of their own (the controller's arbiters).
+    pub async fn config(&self) -> kube::Config {
+        match config_from_kubeconfig(&self.kubeconfig).await {
+            Ok(config) => config,
+            Err(error) => panic!("cannot read the local control plane's kubeconfig: {error}"),
         }
     }
 
