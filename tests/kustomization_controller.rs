@@ -219,24 +219,7 @@ impl Drop for Scenario {
     /// The controller stops with the test: finalizers it would have released must not hold
     /// the namespace's deletion forever.
     fn drop(&mut self) {
-        let listed = support::kubectl(
-            &["get", "kustomizations", "-n", self.ns(), "-o", "name"],
-            None,
-        );
-        for name in String::from_utf8_lossy(&listed.stdout).lines() {
-            let _ = support::kubectl(
-                &[
-                    "patch",
-                    "-n",
-                    self.ns(),
-                    name,
-                    "--type=merge",
-                    "-p",
-                    r#"{"metadata":{"finalizers":null}}"#,
-                ],
-                None,
-            );
-        }
+        support::release_kustomization_finalizers(self.ns());
     }
 }
 

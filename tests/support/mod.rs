@@ -63,6 +63,29 @@ pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Removes the finalizers of every Kustomization in `namespace`: once the controller that
+/// would have released them has stopped, they would hold the namespace's deletion forever.
+pub fn release_kustomization_finalizers(namespace: &str) {
+    let listed = kubectl(
+        &["get", "kustomizations", "-n", namespace, "-o", "name"],
+        None,
+    );
+    for name in String::from_utf8_lossy(&listed.stdout).lines() {
+        let _ = kubectl(
+            &[
+                "patch",
+                "-n",
+                namespace,
+                name,
+                "--type=merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ],
+            None,
+        );
+    }
+}
+
 /// Polls `check` until it returns `Some`, failing the test after `timeout` with `what`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
