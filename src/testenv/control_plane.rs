@@ -415,7 +415,7 @@ fn apiserver_args(pki: &Pki, token_file: &Path, etcd_port: u16, port: u16) -> Ve
             "--service-account-signing-key-file={}",
             pki.service_account_key.display()
         ),
-        "--service-cluster-ip-range=10.0.0.0/24".to_string(),
+        "--service-cluster-ip-range=10.0.0.0/16".to_string(),
         // The only address is loopback, which Endpoints may not hold; nothing in the
         // cluster can reach the API server through the `kubernetes` Service anyway.
         "--endpoint-reconciler-type=none".to_string(),
