@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod git;
+pub mod scenario;
 
 pub use driftless::testenv::{NamespaceGuard, TestEnv};
 
