@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod flux;
 pub mod git;
 pub mod scenario;
 
