@@ -12,18 +12,16 @@ mod support;
 use std::time::Duration;
 
 use driftless::api::kustomization::v1::Kustomization;
-use driftless::controller::{Controller, ControllerOptions};
+use driftless::controller::ControllerOptions;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use serde_json::{Value, json};
-use support::git::{GitDaemon, TestRepo, scratch};
-use support::{NamespaceGuard, env, http_get, kubectl_ok, wait_for};
-
-/// Generous: fetch, render and apply on a loaded 2-core machine can take seconds each.
-const PATIENCE: Duration = Duration::from_secs(90);
+use support::git::{GitDaemon, TestRepo};
+use support::scenario::{PATIENCE, Scenario, condition};
+use support::{env, http_get, kubectl_ok, wait_for};
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -50,182 +48,6 @@ fn config_map(name: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
     )
-}
-
-/// One test's world: a namespace, a controller watching it, a Git repository served over
-/// `git://`, and the GitRepository `flux-system` pointing at it.
-struct Scenario {
-    namespace: NamespaceGuard,
-    client: kube::Client,
-    repo: TestRepo,
-    _daemon: GitDaemon,
-    controller: Controller,
-    _storage: tempfile::TempDir,
-}
-
-impl Scenario {
-    async fn start(prefix: &str, files: &[(&str, &str)]) -> Self {
-        Self::start_with(prefix, files, ControllerOptions::default()).await
-    }
-
-    async fn start_with(prefix: &str, files: &[(&str, &str)], options: ControllerOptions) -> Self {
-        env().ensure_crds().await.expect("CRDs");
-        let namespace = env().namespace(prefix).await;
-        let storage = scratch("storage");
-        let controller = Controller::start(
-            env().client().await,
-            ControllerOptions {
-                namespace: Some(namespace.name().to_string()),
-                storage: storage.path().to_path_buf(),
-                concurrent_fetches: 2,
-                // Kustomization actors on two arbiters with clients of their own, as in
-                // `driftless run` on two cores.
-                arbiters: 2,
-                client_config: Some(env().config().await),
-                ..options
-            },
-        )
-        .await
-        .expect("controller starts");
-        let repo = TestRepo::new(files);
-        let daemon = GitDaemon::start(&repo.root());
-        let scenario = Self {
-            client: env().client().await,
-            namespace,
-            repo,
-            _daemon: daemon,
-            controller,
-            _storage: storage,
-        };
-        scenario.apply(&json!({
-            "apiVersion": "source.toolkit.fluxcd.io/v1",
-            "kind": "GitRepository",
-            "metadata": {"name": "flux-system", "namespace": scenario.ns()},
-            "spec": {"url": scenario._daemon.url("repo.git"), "interval": "1h",
-                     "ref": {"branch": "main"}},
-        }));
-        scenario
-    }
-
-    fn ns(&self) -> &str {
-        self.namespace.name()
-    }
-
-    /// Applies an object with kubectl, as a user would (any served version).
-    fn apply(&self, object: &Value) {
-        kubectl_ok(&["apply", "-f", "-"], Some(&object.to_string()));
-    }
-
-    /// A Kustomization named `name` in the test namespace building from `flux-system`.
-    fn kustomization(&self, api_version: &str, name: &str, spec: Value) {
-        let mut full = json!({
-            "interval": "1h",
-            "prune": true,
-            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
-        });
-        if let (Some(target), Value::Object(extra)) = (full.as_object_mut(), spec) {
-            target.extend(extra);
-        }
-        self.apply(&json!({
-            "apiVersion": format!("kustomize.toolkit.fluxcd.io/{api_version}"),
-            "kind": "Kustomization",
-            "metadata": {"name": name, "namespace": self.ns()},
-            "spec": full,
-        }));
-    }
-
-    /// Commits the work tree and has the GitRepository fetch it now; returns the revision.
-    fn push(&self, message: &str) -> String {
-        let commit = self.repo.commit(message);
-        kubectl_ok(
-            &[
-                "annotate",
-                "--overwrite",
-                "-n",
-                self.ns(),
-                "gitrepository/flux-system",
-                &format!("reconcile.fluxcd.io/requestedAt={commit}"),
-            ],
-            None,
-        );
-        format!("main@sha1:{commit}")
-    }
-
-    fn revision(&self) -> String {
-        format!("main@sha1:{}", self.repo.head())
-    }
-
-    fn kustomizations(&self) -> Api<Kustomization> {
-        Api::namespaced(self.client.clone(), self.ns())
-    }
-
-    fn config_maps(&self) -> Api<ConfigMap> {
-        Api::namespaced(self.client.clone(), self.ns())
-    }
-
-    /// Waits until `name` has condition `kind` with `status` and `reason`; returns the object.
-    async fn wait_condition(
-        &self,
-        name: &str,
-        kind: &str,
-        status: &str,
-        reason: &str,
-    ) -> Kustomization {
-        let api = self.kustomizations();
-        wait_for(
-            &format!("Kustomization {name} with {kind}={status} ({reason})"),
-            PATIENCE,
-            || async {
-                let object = api.get(name).await.ok()?;
-                let found = condition(&object, kind)?;
-                (found.0 == status && found.1 == reason).then_some(object)
-            },
-        )
-        .await
-    }
-
-    /// Waits for the first Event about a Kustomization in the test namespace with `reason`.
-    async fn wait_event(&self, reason: &str) -> k8s_openapi::api::core::v1::Event {
-        let events: Api<k8s_openapi::api::core::v1::Event> =
-            Api::namespaced(self.client.clone(), self.ns());
-        wait_for(&format!("a {reason} Event"), PATIENCE, || async {
-            let list = events.list(&Default::default()).await.ok()?;
-            list.items.into_iter().find(|event| {
-                event.involved_object.kind.as_deref() == Some("Kustomization")
-                    && event.reason.as_deref() == Some(reason)
-            })
-        })
-        .await
-    }
-
-    /// Waits until `name` is Ready at `revision`.
-    async fn wait_applied(&self, name: &str, revision: &str) -> Kustomization {
-        let api = self.kustomizations();
-        wait_for(
-            &format!("Kustomization {name} Ready at {revision}"),
-            PATIENCE,
-            || async {
-                let object = api.get(name).await.ok()?;
-                let ready = condition(&object, "Ready")?;
-                let applied = object.status.as_ref()?.last_applied_revision.as_deref()?;
-                (ready.0 == "True" && applied == revision).then_some(object)
-            },
-        )
-        .await
-    }
-}
-
-impl Drop for Scenario {
-    /// The controller stops with the test: finalizers it would have released must not hold
-    /// the namespace's deletion forever.
-    fn drop(&mut self) {
-        support::release_kustomization_finalizers(self.ns());
-    }
-}
-
-/// The object's condition `kind`, as (status, reason, message).
-fn condition(object: &Kustomization, kind: &str) -> Option<(String, String, String)> {
-    support::condition(&object.status.as_ref()?.conditions, kind)
 }
 
 fn inventory_ids(object: &Kustomization) -> Vec<(String, String)> {

@@ -6,6 +6,7 @@
 //! wrapper module built in a single `go build` (shared packages compile once); kwok is a
 //! module of its own because it needs newer `k8s.io` client modules.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -101,21 +102,32 @@ pub fn cache_root() -> Result<PathBuf, TestEnvError> {
 /// of every embedded module file and the link flags, so that any change to the pins or the
 /// way they are built forces a rebuild.
 pub fn cache_key() -> String {
+    let short = digest_of(
+        &kubernetes_ldflags(),
+        CONTROL_PLANE_MODULE.iter().chain(KWOK_MODULE),
+    );
+    format!("k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}-kwok-{KWOK_VERSION}-{short}")
+}
+
+/// A short hex digest of the link flags and every module file, for cache directory names.
+pub(crate) fn digest_of<'a>(
+    ldflags: &str,
+    files: impl IntoIterator<Item = &'a (&'a str, &'a str)>,
+) -> String {
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    context.update(kubernetes_ldflags().as_bytes());
+    context.update(ldflags.as_bytes());
     context.update(&[0]);
-    for (name, content) in CONTROL_PLANE_MODULE.iter().chain(KWOK_MODULE) {
+    for (name, content) in files {
         context.update(name.as_bytes());
         context.update(&[0]);
         context.update(content.as_bytes());
         context.update(&[0]);
     }
     let digest = context.finish();
-    let short: String = digest.as_ref()[..6]
+    digest.as_ref()[..6]
         .iter()
         .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("k8s-{KUBERNETES_VERSION}-etcd-{ETCD_VERSION}-kwok-{KWOK_VERSION}-{short}")
+        .collect()
 }
 
 /// Returns the binaries, building them first if this machine has no cached build.
@@ -124,22 +136,35 @@ pub fn cache_key() -> String {
 /// build runs once and the others wait for it.
 pub fn ensure_built() -> Result<Binaries, TestEnvError> {
     let dir = cache_root()?.join("testenv").join(cache_key());
-    let bin = dir.join("bin");
-    let binaries = Binaries::in_dir(&bin);
-    if binaries.all().iter().all(|path| path.is_file()) {
-        return Ok(binaries);
+    let binaries = Binaries::in_dir(&dir.join("bin"));
+    build_once(
+        &dir,
+        || binaries.all().iter().all(|path| path.is_file()),
+        || build_into(&dir),
+    )?;
+    Ok(binaries)
+}
+
+/// Runs `build` unless `is_built` already holds, holding a lock file in `dir` so that
+/// concurrent callers (several test binaries at once) build once and the others wait.
+pub(crate) fn build_once(
+    dir: &Path,
+    is_built: impl Fn() -> bool,
+    build: impl FnOnce() -> Result<(), TestEnvError>,
+) -> Result<(), TestEnvError> {
+    if is_built() {
+        return Ok(());
     }
-    fs::create_dir_all(&dir).map_err(|source| TestEnvError::io("create", &dir, source))?;
+    fs::create_dir_all(dir).map_err(|source| TestEnvError::io("create", dir, source))?;
     let lock_path = dir.join("build.lock");
     let lock = fs::File::create(&lock_path)
         .map_err(|source| TestEnvError::io("create", &lock_path, source))?;
     lock.lock()
         .map_err(|source| TestEnvError::io("lock", &lock_path, source))?;
-    if binaries.all().iter().all(|path| path.is_file()) {
-        return Ok(binaries);
+    if is_built() {
+        return Ok(());
     }
-    build_into(&dir)?;
-    Ok(binaries)
+    build()
 }
 
 fn build_into(dir: &Path) -> Result<(), TestEnvError> {
@@ -165,6 +190,7 @@ fn build_into(dir: &Path) -> Result<(), TestEnvError> {
         &packages,
         &kubernetes_ldflags(),
         "control plane",
+        &[],
     )?;
 
     let kwok_src = write_module(&dir.join("src/kwok"), KWOK_MODULE)?;
@@ -174,6 +200,7 @@ fn build_into(dir: &Path) -> Result<(), TestEnvError> {
         &["sigs.k8s.io/kwok/cmd/kwok", "./kwok-stages"],
         "-s -w",
         "kwok",
+        &[],
     )?;
     write_kwok_stages(&staging)?;
 
@@ -225,7 +252,7 @@ fn kubernetes_ldflags() -> String {
     flags
 }
 
-fn write_module(dir: &Path, files: &[(&str, &str)]) -> Result<PathBuf, TestEnvError> {
+pub(crate) fn write_module(dir: &Path, files: &[(&str, &str)]) -> Result<PathBuf, TestEnvError> {
     for (name, content) in files {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
@@ -239,12 +266,13 @@ fn write_module(dir: &Path, files: &[(&str, &str)]) -> Result<PathBuf, TestEnvEr
 
 /// Runs `go build -v` and turns its per-package lines into a progress count, keeping the
 /// last lines to show if the build fails.
-fn go_build(
+pub(crate) fn go_build(
     module: &Path,
     out: &Path,
     packages: &[&str],
     ldflags: &str,
     what: &str,
+    env: &[(&str, &OsStr)],
 ) -> Result<(), TestEnvError> {
     let mut out_dir = out.as_os_str().to_owned();
     out_dir.push("/");
@@ -256,6 +284,7 @@ fn go_build(
         .arg(&out_dir)
         .args(packages)
         .env("GOFLAGS", "-mod=mod")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -292,7 +321,7 @@ fn go_build(
     Ok(())
 }
 
-fn go_command() -> PathBuf {
+pub(crate) fn go_command() -> PathBuf {
     std::env::var_os("GO")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("go"))

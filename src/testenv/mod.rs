@@ -8,6 +8,7 @@
 
 pub mod binaries;
 pub mod control_plane;
+pub mod flux_cli;
 pub mod pki;
 pub mod process;
 mod shared;
@@ -19,6 +20,7 @@ pub use binaries::{ETCD_VERSION, KUBERNETES_VERSION, KWOK_VERSION};
 pub use control_plane::{
     ControlPlane, ControlPlaneOptions, client_from_kubeconfig, config_from_kubeconfig, free_port,
 };
+pub use flux_cli::{FLUX_VERSION, ensure_flux_cli};
 pub use shared::{NamespaceGuard, TEST_KUBECONFIG_ENV, TestEnv, install_crds, kubectl_program};
 
 /// Why the local control plane could not be built, started or used.

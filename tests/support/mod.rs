@@ -6,7 +6,9 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod flux;
 pub mod git;
+pub mod scenario;
 
 pub use driftless::testenv::{NamespaceGuard, TestEnv};
 
