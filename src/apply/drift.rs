@@ -10,6 +10,8 @@
 //!
 //! Must not: talk to the API server.
 
+use std::hash::{Hash, Hasher};
+
 use serde_json::Value;
 
 /// Metadata fields that change on writes which are not drift: every write bumps
@@ -42,6 +44,43 @@ pub fn comparable(object: &Value) -> Value {
         }
     }
     object
+}
+
+/// A 64-bit digest of `object`'s comparable form, independent of key order: what is kept
+/// per applied object instead of the object itself (a thousand Kustomizations of ten
+/// objects would otherwise hold ten thousand object trees). Two objects with different
+/// comparable forms get the same fingerprint with odds of about 2^-64, and the cost of that
+/// is one change judged in sync without a dry-run.
+pub type Fingerprint = u64;
+
+pub fn fingerprint(object: &Value) -> Fingerprint {
+    let mut hasher = std::hash::DefaultHasher::new();
+    feed(&comparable(object), &mut hasher);
+    hasher.finish()
+}
+
+fn feed(value: &Value, hasher: &mut impl Hasher) {
+    match value {
+        Value::Null => 0_u8.hash(hasher),
+        Value::Bool(flag) => (1_u8, flag).hash(hasher),
+        Value::Number(number) => (2_u8, number.to_string()).hash(hasher),
+        Value::String(text) => (3_u8, text).hash(hasher),
+        Value::Array(items) => {
+            (4_u8, items.len()).hash(hasher);
+            for item in items {
+                feed(item, hasher);
+            }
+        }
+        Value::Object(map) => {
+            (5_u8, map.len()).hash(hasher);
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            for key in keys {
+                key.hash(hasher);
+                feed(&map[key], hasher);
+            }
+        }
+    }
 }
 
 /// The dotted paths at which `live` differs from `wanted` (both comparable forms), in
@@ -123,6 +162,23 @@ mod tests {
         let mut later = deployment(5, "2");
         later["status"]["readyReplicas"] = json!(0);
         assert_eq!(comparable(&deployment(5, "1")), comparable(&later));
+        assert_eq!(fingerprint(&deployment(5, "1")), fingerprint(&later));
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order_and_see_every_value() {
+        let one: Value = serde_json::from_str(r#"{"data": {"a": "1", "b": "2"}}"#).unwrap_or_default();
+        let other: Value = serde_json::from_str(r#"{"data": {"b": "2", "a": "1"}}"#).unwrap_or_default();
+        assert_eq!(fingerprint(&one), fingerprint(&other));
+        for changed in [
+            json!({"data": {"a": "1", "b": "3"}}),
+            json!({"data": {"a": "1"}}),
+            json!({"data": {"a": "1", "b": 2}}),
+            json!({"data": {"a": "1", "b": ["2"]}}),
+        ] {
+            assert_ne!(fingerprint(&one), fingerprint(&changed), "{changed}");
+        }
+        assert_ne!(fingerprint(&deployment(5, "1")), fingerprint(&deployment(10, "1")));
     }
 
     #[test]

@@ -23,8 +23,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 
 use crate::api::inventory::ObjectId;
+use crate::apply::drift::{self, Fingerprint};
 use crate::apply::prune::OWNER_NAME;
-use crate::apply::{AppliedObject, Desired, drift};
+use crate::apply::{AppliedObject, Desired, desired};
 
 /// A watched object changed (`live` is its new state) or left the watch (`None`: deleted,
 /// or no longer labelled as ours).
@@ -158,15 +159,19 @@ const FREE_CORRECTIONS: usize = 3;
 const FIRST_HOLD: Duration = Duration::from_secs(10);
 const LONGEST_HOLD: Duration = Duration::from_secs(300);
 
-/// What an actor keeps about one object it applied.
+/// What an actor keeps about one object it applied: little, as a thousand Kustomizations
+/// keep ten thousand of these.
 #[derive(Debug, Clone)]
 pub struct Tracked {
-    pub desired: Desired,
-    /// The comparable form of the object as last seen in sync with `desired`.
-    pub baseline: Value,
-    /// The comparable form last judged drifted, so that the same drift is not checked
-    /// again on every status update.
-    pub drifted: Option<Value>,
+    pub id: ObjectId,
+    api_version: String,
+    /// The desired object as compact JSON, parsed again only to check or correct it.
+    object: Box<str>,
+    /// The fingerprint of the object as last seen in sync with the desired one.
+    pub baseline: Fingerprint,
+    /// The fingerprint last judged drifted (0 for deleted), so that the same drift is not
+    /// checked again on every status update.
+    pub drifted: Option<Fingerprint>,
     /// When the last corrections happened, newest last.
     corrections: VecDeque<Instant>,
     /// Until when the next correction waits, while it does.
@@ -187,8 +192,10 @@ pub enum Hold {
 impl Tracked {
     pub fn new(applied: &AppliedObject) -> Self {
         Self {
-            desired: applied.desired.clone(),
-            baseline: drift::comparable(&applied.live),
+            id: applied.desired.id.clone(),
+            api_version: applied.desired.api_version.clone(),
+            object: applied.desired.object.to_string().into_boxed_str(),
+            baseline: drift::fingerprint(&applied.live),
             drifted: None,
             corrections: VecDeque::new(),
             held_until: None,
@@ -198,9 +205,25 @@ impl Tracked {
     /// An apply wrote the object again: `applied` is the new truth; the correction
     /// history stays, so an object that keeps flipping is still recognised.
     pub fn reapplied(&mut self, applied: &AppliedObject) {
-        self.desired = applied.desired.clone();
-        self.baseline = drift::comparable(&applied.live);
+        self.api_version = applied.desired.api_version.clone();
+        self.object = applied.desired.object.to_string().into_boxed_str();
+        self.baseline = drift::fingerprint(&applied.live);
         self.drifted = None;
+    }
+
+    /// The object to apply, as the last reconcile rendered it.
+    pub fn desired(&self) -> Desired {
+        Desired {
+            id: self.id.clone(),
+            api_version: self.api_version.clone(),
+            // Our own serialisation of a valid object: it parses.
+            object: serde_json::from_str(&self.object).unwrap_or(Value::Null),
+        }
+    }
+
+    /// How messages name the object.
+    pub fn subject(&self) -> String {
+        desired::subject(&self.id)
     }
 
     /// Records a correction made at `now`.
@@ -269,14 +292,13 @@ mod tests {
     }
 
     #[test]
-    fn the_baseline_is_the_comparable_form_of_what_the_apply_returned() {
+    fn the_baseline_is_the_fingerprint_of_what_the_apply_returned() {
         let tracked = tracked();
-        assert_eq!(tracked.baseline["data"]["a"], "1");
-        assert!(
-            tracked.baseline["metadata"]
-                .get("resourceVersion")
-                .is_none()
-        );
+        let desired = tracked.desired();
+        assert_eq!(desired.object["data"]["a"], "1");
+        // The apply's response differs from the desired object only in bookkeeping.
+        assert_eq!(tracked.baseline, drift::fingerprint(&desired.object));
+        assert_eq!(tracked.subject(), "ConfigMap/default/settings");
     }
 
     #[test]

@@ -235,11 +235,11 @@ impl KustomizationActor {
 enum Verdict {
     /// The object is as an apply would leave it (another writer touched only fields
     /// this controller does not own): its comparable form is the new baseline.
-    InSync(serde_json::Value),
+    InSync(drift::Fingerprint),
     /// An apply would change the object (`now` is its comparable form, `None` when it
     /// was deleted), at these paths.
     Drifted {
-        now: Option<serde_json::Value>,
+        now: Option<drift::Fingerprint>,
         paths: Vec<String>,
     },
     /// The live object opts out of reconciliation now.
@@ -346,7 +346,7 @@ impl KustomizationActor {
             if apply::exclusion(live) != Exclusion::None {
                 return;
             }
-            let now = drift::comparable(live);
+            let now = drift::fingerprint(live);
             if now == tracked.baseline {
                 if self.drifted.contains_key(&id) {
                     let mut drifted = self.drifted.clone();
@@ -359,11 +359,11 @@ impl KustomizationActor {
                 self.publish_drifted_count();
                 return;
             }
-            if tracked.drifted.as_ref() == Some(&now) {
+            if tracked.drifted == Some(now) {
                 return;
             }
         }
-        let desired = tracked.desired.clone();
+        let desired = tracked.desired();
         let seen = Instant::now();
         // An account that cannot be impersonated fails the reconcile, which says why.
         let Ok(mut applier) = applier_for(&self.shared, &self.object) else {
@@ -403,7 +403,7 @@ impl KustomizationActor {
         let Some(tracked) = self.tracked.get_mut(id) else {
             return;
         };
-        let subject = tracked.desired.subject();
+        let subject = tracked.subject();
         let (now, paths) = match verdict {
             Verdict::OptedOut => return,
             Verdict::InSync(now) => {
@@ -424,7 +424,7 @@ impl KustomizationActor {
         } else {
             drift::describe_paths(&paths)
         };
-        tracked.drifted = Some(now.unwrap_or(serde_json::Value::Null));
+        tracked.drifted = Some(now.unwrap_or_default());
         let [kind, name, namespace] = labels.clone();
         metrics::counter!(
             names::DRIFT_DETECTED,
@@ -501,7 +501,7 @@ impl KustomizationActor {
         let Some(tracked) = self.tracked.get(id) else {
             return;
         };
-        let desired = tracked.desired.clone();
+        let desired = tracked.desired();
         let Ok(mut applier) = applier_for(&self.shared, &self.object) else {
             return;
         };
@@ -537,7 +537,7 @@ impl KustomizationActor {
                             tracked.reapplied(object);
                         }
                         tracked.corrected(Instant::now());
-                        subject = tracked.desired.subject();
+                        subject = tracked.subject();
                     }
                     tracing::info!(object = subject, elapsed = ?took, "drift corrected");
                     if actor.drifted.contains_key(&id) {
@@ -685,11 +685,11 @@ async fn judge(
     let now = drift::comparable(&live);
     let wanted = drift::comparable(&applier.would_apply(desired).await?);
     if now == wanted {
-        return Ok(Verdict::InSync(now));
+        return Ok(Verdict::InSync(drift::fingerprint(&live)));
     }
     let paths = drift::changed_paths(&now, &wanted);
     Ok(Verdict::Drifted {
-        now: Some(now),
+        now: Some(drift::fingerprint(&live)),
         paths,
     })
 }

@@ -80,7 +80,10 @@ impl Supervisor {
         (object.namespace().unwrap_or_default(), object.name_any())
     }
 
-    fn kustomization_applied(&mut self, object: Kustomization) {
+    fn kustomization_applied(&mut self, mut object: Kustomization) {
+        // Every actor keeps its object: without managedFields, which no actor reads and
+        // which are most of a watched object's bytes.
+        object.metadata.managed_fields = None;
         let key = Self::kustomization_key(&object);
         if let Some(listing) = &mut self.kustomization_listing {
             listing.insert(key.clone());
@@ -143,7 +146,8 @@ impl Supervisor {
         )
     }
 
-    fn applied(&mut self, object: GitRepository) {
+    fn applied(&mut self, mut object: GitRepository) {
+        object.metadata.managed_fields = None;
         let key = Self::key_of(&object);
         if let Some(listing) = &mut self.listing {
             listing.insert(key.clone());
