@@ -18,9 +18,11 @@
 //! ```
 //!
 //! `--objects 10`: 4 ConfigMaps, 2 Secrets, 2 Services, 1 ServiceAccount and 1 Deployment
-//! with 1 replica; `--objects 4`: a ConfigMap, a Service, a ServiceAccount and a
-//! Deployment. Without `--kubeconfig` a control plane is started (its state in
-//! `--state-dir`, e.g. on tmpfs).
+//! with 1 replica; `--objects 4`: the shape of Flux's published benchmark
+//! (fluxcd/flux-benchmark): a Deployment scaled to 0, a ServiceAccount, a Service and an
+//! Ingress, with `wait: true`, `timeout: 1m`, `retryInterval: 2m`, `serviceAccountName`
+//! (impersonation) and three substitution variables. Without `--kubeconfig` a control
+//! plane is started (its state in `--state-dir`, e.g. on tmpfs).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -105,6 +107,27 @@ fn service(suffix: &str) -> String {
     )
 }
 
+const INGRESS: &str = "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${APP}
+  labels:
+    team: ${TEAM}
+    tier: ${TIER}
+spec:
+  rules:
+  - host: ${APP}.example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: ${APP}-svc-0
+            port:
+              number: 80
+";
+
 const SERVICE_ACCOUNT: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${APP}\n";
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1
@@ -112,7 +135,7 @@ kind: Deployment
 metadata:
   name: ${APP}
 spec:
-  replicas: 1
+  replicas: ${REPLICAS:=1}
   selector:
     matchLabels:
       app: ${APP}
@@ -138,7 +161,10 @@ fn app_files(objects: usize) -> Vec<(String, String)> {
         ),
         ("app/deployment.yaml".to_string(), DEPLOYMENT.to_string()),
     ];
-    let (config_maps, secrets, services) = if objects == 10 { (4, 2, 2) } else { (1, 0, 1) };
+    let (config_maps, secrets, services) = if objects == 10 { (4, 2, 2) } else { (0, 0, 1) };
+    if objects == 4 {
+        files.push(("app/ingress.yaml".to_string(), INGRESS.to_string()));
+    }
     for index in 0..config_maps {
         files.push((
             format!("app/config-{index}.yaml"),
@@ -401,15 +427,54 @@ async fn scenario(args: &Args, kubeconfig: &Path, scratch: &Path) -> Result<(), 
     }))
     .await?;
     let created = Instant::now();
+    let flux_shape = args.objects == 4;
+    if flux_shape {
+        // The tenant account Flux's benchmark applies as.
+        for object in [
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "tenant", "namespace": namespace}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "tenant-admin", "namespace": namespace},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": "admin"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "tenant",
+                                 "namespace": namespace}]}),
+        ] {
+            let resource = if object["kind"] == "ServiceAccount" {
+                kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::ServiceAccount>(&())
+            } else {
+                kube::api::ApiResource::erase::<k8s_openapi::api::rbac::v1::RoleBinding>(&())
+            };
+            let api: Api<kube::api::DynamicObject> =
+                Api::namespaced_with(client.clone(), &namespace, &resource);
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            api.patch(
+                name,
+                &PatchParams::apply("bench").force(),
+                &Patch::Apply(&object),
+            )
+            .await
+            .map_err(|error| format!("{name}: {error}"))?;
+        }
+    }
     futures::stream::iter(0..args.kustomizations)
         .map(|index| {
+            let app = format!("app-{index:04}");
+            let mut spec = json!({"interval": "1h", "prune": true, "path": "./app",
+                     "targetNamespace": namespace,
+                     "sourceRef": {"kind": "GitRepository", "name": "app"},
+                     "postBuild": {"substitute": {"APP": app, "TEAM": "bench", "TIER": "web"}}});
+            if flux_shape {
+                spec["wait"] = json!(true);
+                spec["timeout"] = json!("1m");
+                spec["retryInterval"] = json!("2m");
+                spec["serviceAccountName"] = json!("tenant");
+                spec["postBuild"]["substitute"]["REPLICAS"] = json!("0");
+            }
             dynamic(json!({
                 "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-                "metadata": {"name": format!("app-{index:04}"), "namespace": namespace},
-                "spec": {"interval": "1h", "prune": true, "path": "./app",
-                         "targetNamespace": namespace,
-                         "sourceRef": {"kind": "GitRepository", "name": "app"},
-                         "postBuild": {"substitute": {"APP": format!("app-{index:04}")}}},
+                "metadata": {"name": app, "namespace": namespace},
+                "spec": spec,
             }))
         })
         .buffer_unordered(16)
@@ -460,6 +525,7 @@ async fn scenario(args: &Args, kubeconfig: &Path, scratch: &Path) -> Result<(), 
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
     let step = (args.kustomizations / args.drift_samples.max(1)).max(1);
     let mut reverts = Vec::new();
+    let git_replicas = if flux_shape { 0 } else { 1 };
     for index in (0..args.kustomizations)
         .step_by(step)
         .take(args.drift_samples)
@@ -494,7 +560,7 @@ async fn scenario(args: &Args, kubeconfig: &Path, scratch: &Path) -> Result<(), 
             };
             let replicas = deployment.spec.as_ref().and_then(|spec| spec.replicas);
             let version = deployment.metadata.resource_version.unwrap_or_default();
-            if replicas == Some(1) && version != scaled_version {
+            if replicas == Some(git_replicas) && version != scaled_version {
                 reverts.push(at.elapsed().as_secs_f64());
                 break;
             }
@@ -516,6 +582,9 @@ async fn scenario(args: &Args, kubeconfig: &Path, scratch: &Path) -> Result<(), 
     for (path, content) in &mut files {
         if path.starts_with("app/config-0") {
             *content = content.replace("revision: \"1\"", "revision: \"2\"");
+        }
+        if path.starts_with("app/service-0") {
+            *content = content.replace("targetPort: 8080", "targetPort: 8081");
         }
     }
     write_files(&work, &files)?;
