@@ -284,6 +284,38 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / clock
 }
 
+/// CPU seconds of each process whose command line names `dir` (the control plane's
+/// components all read their certificates or data from its directory), by program name.
+fn control_plane_cpu(dir: &Path) -> Vec<(String, f64)> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if !cmdline.contains(&needle) {
+            continue;
+        }
+        let program = cmdline
+            .split_whitespace()
+            .next()
+            .and_then(|path| path.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string();
+        found.push((program, cpu_seconds(pid)));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
 fn percentile(sorted: &[f64], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -520,6 +552,19 @@ async fn scenario(args: &Args, kubeconfig: &Path, scratch: &Path) -> Result<(), 
         "{}",
         describe("  Ready after start", ready.into_values().collect())
     );
+    if let Some(dir) = kubeconfig.parent() {
+        let components = control_plane_cpu(dir);
+        if !components.is_empty() {
+            let listed: Vec<String> = components
+                .iter()
+                .map(|(program, seconds)| format!("{program} {seconds:.1}s"))
+                .collect();
+            println!(
+                "  control plane CPU since it started (when this bench started it): {}",
+                listed.join(", ")
+            );
+        }
+    }
 
     // 2. Drift, one Deployment at a time, with everything running.
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);

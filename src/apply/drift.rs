@@ -167,8 +167,10 @@ mod tests {
 
     #[test]
     fn fingerprints_ignore_key_order_and_see_every_value() {
-        let one: Value = serde_json::from_str(r#"{"data": {"a": "1", "b": "2"}}"#).unwrap_or_default();
-        let other: Value = serde_json::from_str(r#"{"data": {"b": "2", "a": "1"}}"#).unwrap_or_default();
+        let one: Value =
+            serde_json::from_str(r#"{"data": {"a": "1", "b": "2"}}"#).unwrap_or_default();
+        let other: Value =
+            serde_json::from_str(r#"{"data": {"b": "2", "a": "1"}}"#).unwrap_or_default();
         assert_eq!(fingerprint(&one), fingerprint(&other));
         for changed in [
             json!({"data": {"a": "1", "b": "3"}}),
@@ -178,7 +180,10 @@ mod tests {
         ] {
             assert_ne!(fingerprint(&one), fingerprint(&changed), "{changed}");
         }
-        assert_ne!(fingerprint(&deployment(5, "1")), fingerprint(&deployment(10, "1")));
+        assert_ne!(
+            fingerprint(&deployment(5, "1")),
+            fingerprint(&deployment(10, "1"))
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::changes::{Action, ChangeSet};
 use super::desired::{Desired, subject};
+use super::drift::comparable;
 use super::health::{Health, HealthError, Unhealthy, assess};
 use super::managed::take_over_patch;
 use super::order::Stage;
@@ -324,6 +325,10 @@ impl Applier {
                     self.take_over(&api, desired, live).await?;
                 }
                 let mut version = live.and_then(|live| live.metadata.resource_version);
+                // What the dry-run says the object would become, when it is what the object
+                // already is: the write is skipped, as Flux skips it (an apply that changes
+                // nothing still costs the API server a merge).
+                let mut unchanged = None;
                 if self.dry_run {
                     match self.dry_run(&api, desired).await {
                         Err(ApplyError::DryRun { source, .. })
@@ -337,14 +342,29 @@ impl Applier {
                             self.dry_run(&api, desired).await?;
                             version = None;
                         }
-                        other => {
-                            other?;
+                        Ok(would_be) => {
+                            if let Some(live) = live_value
+                                && serde_json::to_value(&would_be)
+                                    .is_ok_and(|would_be| comparable(&would_be) == comparable(&live))
+                            {
+                                unchanged = Some(live);
+                            }
                         }
+                        Err(error) => return Err(error),
                     }
                 }
-                writes.push((api, resource, desired, version));
+                writes.push((api, resource, desired, version, unchanged));
             }
-            for (api, resource, desired, before) in writes {
+            for (api, resource, desired, before, unchanged) in writes {
+                if let Some(live) = unchanged {
+                    changes.push(desired.subject(), Action::Unchanged);
+                    self.applied.push(AppliedObject {
+                        desired: desired.clone(),
+                        resource,
+                        live,
+                    });
+                    continue;
+                }
                 let params = PatchParams::apply(&self.field_manager).force();
                 let applied = api
                     .patch(&desired.id.name, &params, &Patch::Apply(&desired.object))
