@@ -15,6 +15,9 @@
 
 #[path = "schema_data.rs"]
 #[rustfmt::skip]
+// The string columns are `const` on purpose: only their packed copies (`Strings`) exist at
+// run time, so the `&str`s never reach the binary.
+#[allow(clippy::large_const_arrays)]
 mod data;
 
 use serde_json::Value;
@@ -36,6 +39,109 @@ struct RawNode {
 
 /// Marks an absent child (no `additionalProperties` schema, no items).
 const NONE: u16 = u16::MAX;
+
+/// A string column of the generated tables, laid end to end in one text when compiling.
+/// The generator keeps strings out of statics because a `&str` in a static is a pointer the
+/// loader relocates, and copies the page holding it, in every process: for these tables
+/// that was 4,000 relocations and 23 pages at each `driftless build` (BENCHMARKS.md).
+struct Strings<const N: usize, const LEN: usize> {
+    text: [u8; LEN],
+    ends: [u32; N],
+}
+
+impl<const N: usize, const LEN: usize> Strings<N, LEN> {
+    const fn new(strings: &[&str; N]) -> Self {
+        let mut text = [0; LEN];
+        let mut ends = [0; N];
+        let (mut index, mut at) = (0, 0);
+        while index < N {
+            let bytes = strings[index].as_bytes();
+            let mut byte = 0;
+            while byte < bytes.len() {
+                text[at] = bytes[byte];
+                at += 1;
+                byte += 1;
+            }
+            ends[index] = at as u32;
+            index += 1;
+        }
+        assert!(at == LEN, "LEN must be the strings' total length");
+        Self { text, ends }
+    }
+
+    /// The bytes of string `index`: byte order is `str` order, so searches compare these.
+    fn bytes(&self, index: usize) -> &[u8] {
+        let start = match index.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(index).copied().unwrap_or(start);
+        self.text.get(start as usize..end as usize).unwrap_or(&[])
+    }
+
+    fn get(&self, index: usize) -> &str {
+        // Copied from `&str`s whole, so every string is UTF-8.
+        std::str::from_utf8(self.bytes(index)).unwrap_or_default()
+    }
+}
+
+const fn total_len(strings: &[&str]) -> usize {
+    let (mut index, mut len) = (0, 0);
+    while index < strings.len() {
+        len += strings[index].len();
+        index += 1;
+    }
+    len
+}
+
+static FIELD_NAMES: Strings<{ data::FIELD_NAMES.len() }, { total_len(&data::FIELD_NAMES) }> =
+    Strings::new(&data::FIELD_NAMES);
+static TYPE_VERSIONS: Strings<{ data::TYPE_VERSIONS.len() }, { total_len(&data::TYPE_VERSIONS) }> =
+    Strings::new(&data::TYPE_VERSIONS);
+static TYPE_KINDS: Strings<{ data::TYPE_KINDS.len() }, { total_len(&data::TYPE_KINDS) }> =
+    Strings::new(&data::TYPE_KINDS);
+static NAMESPACED_VERSIONS: Strings<
+    { data::NAMESPACED_VERSIONS.len() },
+    { total_len(&data::NAMESPACED_VERSIONS) },
+> = Strings::new(&data::NAMESPACED_VERSIONS);
+static NAMESPACED_KINDS: Strings<
+    { data::NAMESPACED_KINDS.len() },
+    { total_len(&data::NAMESPACED_KINDS) },
+> = Strings::new(&data::NAMESPACED_KINDS);
+static DEFINITION_NAMES: Strings<
+    { data::DEFINITION_NAMES.len() },
+    { total_len(&data::DEFINITION_NAMES) },
+> = Strings::new(&data::DEFINITION_NAMES);
+
+/// Binary search over rows `range` of a table sorted by `key`, which compares a row with the
+/// value looked for; the matching row's index.
+fn search(
+    range: std::ops::Range<usize>,
+    key: impl Fn(usize) -> std::cmp::Ordering,
+) -> Option<usize> {
+    let (mut low, mut high) = (range.start, range.end);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match key(middle) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => return Some(middle),
+        }
+    }
+    None
+}
+
+/// The row of an (apiVersion, kind) table.
+fn type_row<const N: usize, const V: usize, const K: usize>(
+    versions: &Strings<N, V>,
+    kinds: &Strings<N, K>,
+    api_version: &str,
+    kind: &str,
+) -> Option<usize> {
+    search(0..N, |row| {
+        (versions.bytes(row), kinds.bytes(row)).cmp(&(api_version.as_bytes(), kind.as_bytes()))
+    })
+}
 
 impl RawNode {
     /// `type: array` (so `Elements` can answer).
@@ -110,11 +216,11 @@ impl SchemaNode {
     /// The built-in definition named `name` (a custom schema's `$ref` may name it), and
     /// whether it comes from kustomize's own Kustomization schema rather than Kubernetes'.
     pub fn definition(name: &str) -> Option<(Self, bool)> {
-        data::DEFINITIONS
-            .binary_search_by(|(definition, _, _)| (*definition).cmp(name))
-            .ok()
-            .and_then(|index| data::DEFINITIONS.get(index))
-            .map(|(_, node, kustomization)| (Self(*node), *kustomization))
+        search(0..data::DEFINITIONS.len(), |row| {
+            DEFINITION_NAMES.bytes(row).cmp(name.as_bytes())
+        })
+        .and_then(|row| data::DEFINITIONS.get(row))
+        .map(|(node, kustomization)| (Self(*node), *kustomization))
     }
 
     /// The name of the definition this node is, if it is one, and whether it comes from
@@ -124,18 +230,19 @@ impl SchemaNode {
             .binary_search_by(|(node, _)| node.cmp(&self.0))
             .ok()
             .and_then(|index| data::DEFINITION_OF_NODE.get(index))
-            .and_then(|(_, definition)| data::DEFINITIONS.get(usize::from(*definition)))
-            .map(|(name, _, kustomization)| (*name, *kustomization))
+            .and_then(|(_, definition)| {
+                let row = usize::from(*definition);
+                let (_, kustomization) = data::DEFINITIONS.get(row)?;
+                Some((DEFINITION_NAMES.get(row), *kustomization))
+            })
     }
 
     /// The schema of a top-level type, looked up by exact apiVersion and kind
     /// (`openapi.SchemaForResourceType`). `None` for CRs, newer APIs and unknown versions.
     pub fn for_type(api_version: &str, kind: &str) -> Option<Self> {
-        data::TYPES
-            .binary_search_by(|(version, k, _)| (*version, *k).cmp(&(api_version, kind)))
-            .ok()
-            .and_then(|index| data::TYPES.get(index))
-            .map(|(_, _, node)| Self(*node))
+        type_row(&TYPE_VERSIONS, &TYPE_KINDS, api_version, kind)
+            .and_then(|row| data::TYPE_NODES.get(row))
+            .map(|node| Self(*node))
     }
 
     fn raw(self) -> RawNode {
@@ -150,21 +257,22 @@ impl SchemaNode {
         (id != NONE).then_some(Self(id))
     }
 
-    fn fields(self) -> &'static [(&'static str, u16, u8)] {
+    /// The (node, declared strategy) row of property `name`.
+    fn property(self, name: &str) -> Option<(u16, u8)> {
         let raw = self.raw();
         let start = raw.fields_start as usize;
-        data::FIELDS
-            .get(start..start + usize::from(raw.fields_len))
-            .unwrap_or(&[])
+        let rows = start..(start + usize::from(raw.fields_len)).min(data::FIELDS.len());
+        search(rows, |row| FIELD_NAMES.bytes(row).cmp(name.as_bytes()))
+            .and_then(|row| data::FIELDS.get(row))
+            .copied()
     }
 
     /// The schema of field `name` of a map: its property, else the `additionalProperties`
     /// schema (kyaml `ResourceSchema.Field`). `None` when the schema says nothing.
     pub fn field(self, name: &str) -> Option<Self> {
-        let fields = self.fields();
-        match fields.binary_search_by(|(field, _, _)| (*field).cmp(name)) {
-            Ok(index) => fields.get(index).map(|(_, node, _)| Self(*node)),
-            Err(_) => Self::child(self.raw().additional),
+        match self.property(name) {
+            Some((node, _)) => Some(Self(node)),
+            None => Self::child(self.raw().additional),
         }
     }
 
@@ -173,13 +281,8 @@ impl SchemaNode {
     /// `PodDisruptionBudgetSpec.selector: replace`), which apimachinery honours and kyaml
     /// drops.
     pub fn declared_field_strategy(self, name: &str) -> Option<PatchStrategy> {
-        let fields = self.fields();
-        let index = fields
-            .binary_search_by(|(field, _, _)| (*field).cmp(name))
-            .ok()?;
-        fields
-            .get(index)
-            .and_then(|(_, _, flags)| PatchStrategy::from_flags(*flags))
+        self.property(name)
+            .and_then(|(_, flags)| PatchStrategy::from_flags(flags))
     }
 
     /// The schema of the elements of an array (kyaml `ResourceSchema.Elements`).
@@ -540,11 +643,9 @@ pub fn list_strategy(api_version: &str, kind: &str, path: &[&str]) -> ListStrate
 /// Whether the built-in schema knows this apiVersion and kind, and if so whether it is
 /// namespaced (kyaml `IsNamespaceScoped`; the scope comes from the schema's API paths).
 pub fn namespaced(api_version: &str, kind: &str) -> Option<bool> {
-    data::NAMESPACED
-        .binary_search_by(|(version, k, _)| (*version, *k).cmp(&(api_version, kind)))
-        .ok()
-        .and_then(|index| data::NAMESPACED.get(index))
-        .map(|(_, _, namespaced)| *namespaced)
+    type_row(&NAMESPACED_VERSIONS, &NAMESPACED_KINDS, api_version, kind)
+        .and_then(|row| data::NAMESPACED.get(row))
+        .copied()
 }
 
 /// Whether kustomize treats this apiVersion and kind as cluster-scoped
@@ -562,22 +663,25 @@ mod tests {
 
     #[test]
     fn tables_are_sorted_and_in_bounds() {
-        assert!(
-            data::TYPES
-                .windows(2)
-                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
-        );
-        assert!(
-            data::NAMESPACED
-                .windows(2)
-                .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
-        );
+        let sorted = |versions: &[&str], kinds: &[&str]| {
+            assert_eq!(versions.len(), kinds.len());
+            let rows: Vec<_> = versions.iter().zip(kinds).collect();
+            assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        };
+        sorted(&data::TYPE_VERSIONS, &data::TYPE_KINDS);
+        sorted(&data::NAMESPACED_VERSIONS, &data::NAMESPACED_KINDS);
+        assert_eq!(data::TYPE_NODES.len(), data::TYPE_VERSIONS.len());
+        assert_eq!(data::NAMESPACED.len(), data::NAMESPACED_VERSIONS.len());
+        assert_eq!(data::FIELDS.len(), data::FIELD_NAMES.len());
+        assert_eq!(data::DEFINITIONS.len(), data::DEFINITION_NAMES.len());
         let nodes = data::NODES.len();
         for raw in &data::NODES {
             let start = raw.fields_start as usize;
-            let fields = &data::FIELDS[start..start + usize::from(raw.fields_len)];
-            assert!(fields.windows(2).all(|w| w[0].0 < w[1].0));
-            assert!(fields.iter().all(|(_, node, _)| usize::from(*node) < nodes));
+            let rows = start..start + usize::from(raw.fields_len);
+            let names = &data::FIELD_NAMES[rows.clone()];
+            assert!(names.windows(2).all(|w| w[0] < w[1]));
+            let fields = &data::FIELDS[rows];
+            assert!(fields.iter().all(|(node, _)| usize::from(*node) < nodes));
             for child in [raw.additional, raw.items] {
                 assert!(child == NONE || usize::from(child) < nodes);
             }
@@ -585,10 +689,26 @@ mod tests {
             assert!(keys <= data::MERGE_KEYS.len());
         }
         assert!(
-            data::TYPES
+            data::TYPE_NODES
                 .iter()
-                .all(|(_, _, node)| usize::from(*node) < nodes)
+                .all(|node| usize::from(*node) < nodes)
         );
+    }
+
+    #[test]
+    fn packed_strings_are_the_generated_ones() {
+        fn same<const N: usize, const LEN: usize>(packed: &Strings<N, LEN>, strings: &[&str; N]) {
+            for (index, string) in strings.iter().enumerate() {
+                assert_eq!(packed.get(index), *string);
+            }
+            assert_eq!(packed.get(N), "");
+        }
+        same(&FIELD_NAMES, &data::FIELD_NAMES);
+        same(&TYPE_VERSIONS, &data::TYPE_VERSIONS);
+        same(&TYPE_KINDS, &data::TYPE_KINDS);
+        same(&NAMESPACED_VERSIONS, &data::NAMESPACED_VERSIONS);
+        same(&NAMESPACED_KINDS, &data::NAMESPACED_KINDS);
+        same(&DEFINITION_NAMES, &data::DEFINITION_NAMES);
     }
 
     #[test]
@@ -779,7 +899,7 @@ mod tests {
         assert_eq!(namespaced("example.com/v1", "ClusterThing"), None);
         // kustomize's own precomputed table has exactly these 82 entries.
         assert_eq!(data::NAMESPACED.len(), 82);
-        assert_eq!(data::NAMESPACED.iter().filter(|(_, _, ns)| !ns).count(), 36);
+        assert_eq!(data::NAMESPACED.iter().filter(|ns| !**ns).count(), 36);
     }
 
     /// A custom document in the shape of kustomize's krusty test schemas: a CR whose pod
@@ -1025,7 +1145,7 @@ mod tests {
         assert!(SchemaNode::definition("no.such.Definition").is_none());
         // Every definition has a node of its own.
         assert_eq!(data::DEFINITIONS.len(), data::DEFINITION_OF_NODE.len());
-        assert!(data::DEFINITIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(data::DEFINITION_NAMES.windows(2).all(|w| w[0] < w[1]));
         assert!(data::DEFINITION_OF_NODE.windows(2).all(|w| w[0].0 < w[1].0));
     }
 }
