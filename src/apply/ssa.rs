@@ -344,8 +344,9 @@ impl Applier {
                         }
                         Ok(would_be) => {
                             if let Some(live) = live_value
-                                && serde_json::to_value(&would_be)
-                                    .is_ok_and(|would_be| comparable(&would_be) == comparable(&live))
+                                && serde_json::to_value(&would_be).is_ok_and(|would_be| {
+                                    comparable(&would_be) == comparable(&live)
+                                })
                             {
                                 unchanged = Some(live);
                             }
