@@ -1089,24 +1089,6 @@ async fn an_invalid_object_stops_its_stage_before_any_write() {
         .await;
 }
 
-/// Events of the test namespace with `reason`, as their messages.
-fn events_with_reason(namespace: &str, reason: &str) -> Vec<String> {
-    let listed = kubectl_ok(
-        &[
-            "get",
-            "events",
-            "-n",
-            namespace,
-            "--field-selector",
-            &format!("reason={reason}"),
-            "-o",
-            "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}",
-        ],
-        None,
-    );
-    listed.lines().map(str::to_string).collect()
-}
-
 fn replicas(deployment: &Deployment) -> Option<i32> {
     deployment.spec.as_ref().and_then(|spec| spec.replicas)
 }
@@ -1142,7 +1124,7 @@ async fn drift_after_kubectl_scale_and_kubectl_delete_is_reverted() {
     })
     .await;
     let corrected = wait_for("a DriftCorrected event", PATIENCE, || async {
-        let found = events_with_reason(&ns, "DriftCorrected");
+        let found = scenario.event_messages("DriftCorrected").await;
         (!found.is_empty()).then_some(found)
     })
     .await;
@@ -1265,7 +1247,7 @@ async fn drift_in_warn_mode_is_reported_and_left_alone() {
         Some(10),
         "warn mode does not correct"
     );
-    assert!(!events_with_reason(&ns, "DriftDetected").is_empty());
+    assert!(!scenario.event_messages("DriftDetected").await.is_empty());
 
     // Put back by hand: the condition goes.
     kubectl_ok(
@@ -1344,7 +1326,7 @@ async fn an_object_fought_over_is_corrected_with_growing_holds_and_reported() {
         "{message}"
     );
     let held = wait_for("a DriftCorrectionHeld event", PATIENCE, || async {
-        let reported = events_with_reason(&ns, "DriftCorrectionHeld");
+        let reported = scenario.event_messages("DriftCorrectionHeld").await;
         (!reported.is_empty()).then_some(reported)
     })
     .await;

@@ -152,16 +152,31 @@ impl Scenario {
         .await
     }
 
-    /// Waits for the first Event about a Kustomization in the test namespace with `reason`.
-    pub async fn wait_event(&self, reason: &str) -> k8s_openapi::api::core::v1::Event {
+    /// The Events about Kustomizations in the namespace with `reason`, as listed now.
+    pub async fn events(&self, reason: &str) -> Vec<k8s_openapi::api::core::v1::Event> {
         let events: Api<k8s_openapi::api::core::v1::Event> =
             Api::namespaced(self.client.clone(), self.ns());
+        let selector = format!("reason={reason},involvedObject.kind=Kustomization");
+        events
+            .list(&kube::api::ListParams::default().fields(&selector))
+            .await
+            .map(|list| list.items)
+            .unwrap_or_default()
+    }
+
+    /// The messages of [`Scenario::events`].
+    pub async fn event_messages(&self, reason: &str) -> Vec<String> {
+        self.events(reason)
+            .await
+            .into_iter()
+            .filter_map(|event| event.message)
+            .collect()
+    }
+
+    /// Waits for the first Event about a Kustomization in the test namespace with `reason`.
+    pub async fn wait_event(&self, reason: &str) -> k8s_openapi::api::core::v1::Event {
         wait_for(&format!("a {reason} Event"), PATIENCE, || async {
-            let list = events.list(&Default::default()).await.ok()?;
-            list.items.into_iter().find(|event| {
-                event.involved_object.kind.as_deref() == Some("Kustomization")
-                    && event.reason.as_deref() == Some(reason)
-            })
+            self.events(reason).await.into_iter().next()
         })
         .await
     }
