@@ -54,8 +54,13 @@ pub fn comparable(object: &Value) -> Value {
 pub type Fingerprint = u64;
 
 pub fn fingerprint(object: &Value) -> Fingerprint {
+    fingerprint_of_comparable(&comparable(object))
+}
+
+/// [`fingerprint`] of a form [`comparable`] already made.
+pub fn fingerprint_of_comparable(comparable: &Value) -> Fingerprint {
     let mut hasher = std::hash::DefaultHasher::new();
-    feed(&comparable(object), &mut hasher);
+    feed(comparable, &mut hasher);
     hasher.finish()
 }
 

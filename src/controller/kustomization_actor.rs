@@ -685,11 +685,11 @@ async fn judge(
     let now = drift::comparable(&live);
     let wanted = drift::comparable(&applier.would_apply(desired).await?);
     if now == wanted {
-        return Ok(Verdict::InSync(drift::fingerprint(&live)));
+        return Ok(Verdict::InSync(drift::fingerprint_of_comparable(&now)));
     }
     let paths = drift::changed_paths(&now, &wanted);
     Ok(Verdict::Drifted {
-        now: Some(drift::fingerprint(&live)),
+        now: Some(drift::fingerprint_of_comparable(&now)),
         paths,
     })
 }
